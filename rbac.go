@@ -1,0 +1,188 @@
+package rbac
+
+import (
+	"errors"
+	"strings"
+)
+
+// The three error categories. Every error the library returns for a caller's
+// mistake matches exactly one of them under [errors.Is]; anything else (a
+// storage failure, a cancelled context) is internal and is passed through
+// wrapped, never dressed up as one of these.
+var (
+	// ErrInvalid is returned for bad input of any kind: a missing or malformed
+	// field, a non-canonical ID, an unknown JSON key, a garbled cursor. The
+	// error is a [*ValidationError] that names every field at fault. HTTP 400.
+	ErrInvalid = errors.New("rbac: invalid input")
+
+	// ErrNotFound is returned when a well-formed ID names nothing. HTTP 404.
+	ErrNotFound = errors.New("rbac: not found")
+
+	// ErrConflict is returned when a write would break uniqueness (a second
+	// binding for one user and resource) or an update precondition failed
+	// because the binding changed since the caller read it. HTTP 409.
+	ErrConflict = errors.New("rbac: conflict")
+)
+
+// Reason is the machine-readable part of a [FieldError]: what kind of thing
+// is wrong with the field. Clients switch on it; they never parse messages.
+type Reason string
+
+// The reasons a field can be rejected for.
+const (
+	// ReasonRequired: the field is missing, null or empty.
+	ReasonRequired Reason = "required"
+	// ReasonInvalid: the value is present but malformed, such as an ID that
+	// is not canonical base64 or that encodes the wrong type.
+	ReasonInvalid Reason = "invalid"
+	// ReasonNotSupported: the value is well formed but not one of the
+	// allowed values, such as a resource_type other than SPACE or PROJECT.
+	ReasonNotSupported Reason = "not_supported"
+	// ReasonForbidden: the field exists but the caller may not set it, such
+	// as id or created_at on create, or user_id on update.
+	ReasonForbidden Reason = "forbidden"
+	// ReasonUnknownField: the key is not part of the payload at all.
+	ReasonUnknownField Reason = "unknown_field"
+	// ReasonDuplicate: the key appears more than once in one JSON object.
+	ReasonDuplicate Reason = "duplicate"
+	// ReasonWrongType: the JSON value has the wrong type, such as a number
+	// where a string belongs.
+	ReasonWrongType Reason = "wrong_type"
+	// ReasonTooLong: the value or payload is longer than the limit.
+	ReasonTooLong Reason = "too_long"
+	// ReasonOutOfRange: a number outside its allowed range, such as a list
+	// limit of 500.
+	ReasonOutOfRange Reason = "out_of_range"
+)
+
+// FieldError is one problem with one field of the input.
+type FieldError struct {
+	// Field is the wire name of the field ("role_id", "resource_type"), or
+	// the unknown key itself. It is empty for a problem with the payload as
+	// a whole, such as malformed JSON.
+	Field string `json:"field"`
+	// Reason says what kind of problem it is.
+	Reason Reason `json:"reason"`
+	// Message says what is wrong, for a person.
+	Message string `json:"message"`
+}
+
+func (fe FieldError) String() string {
+	if fe.Field == "" {
+		return fe.Message
+	}
+	return fe.Field + ": " + fe.Message
+}
+
+// ValidationError lists every problem found in one input. It matches
+// [ErrInvalid] under [errors.Is]; use [errors.As] to get at the fields.
+type ValidationError struct {
+	Fields []FieldError
+}
+
+func (e *ValidationError) Error() string {
+	var b strings.Builder
+	b.WriteString("rbac: invalid input")
+	for i, fe := range e.Fields {
+		if i == 0 {
+			b.WriteString(": ")
+		} else {
+			b.WriteString("; ")
+		}
+		b.WriteString(fe.String())
+	}
+	return b.String()
+}
+
+// Is reports whether target is [ErrInvalid], so that callers test the
+// category without caring about the details.
+func (e *ValidationError) Is(target error) bool { return target == ErrInvalid }
+
+// Has reports whether some field error names field.
+func (e *ValidationError) Has(field string) bool {
+	for _, fe := range e.Fields {
+		if fe.Field == field {
+			return true
+		}
+	}
+	return false
+}
+
+// FieldErrors collects field errors so that a validator can report every
+// problem at once instead of stopping at the first. The zero value is ready
+// to use.
+type FieldErrors []FieldError
+
+// Add records one problem.
+func (l *FieldErrors) Add(field string, reason Reason, message string) {
+	*l = append(*l, FieldError{Field: field, Reason: reason, Message: message})
+}
+
+// Err returns nil when nothing was recorded (a true nil error, not a typed
+// nil), and a [*ValidationError] otherwise.
+func (l FieldErrors) Err() error {
+	if len(l) == 0 {
+		return nil
+	}
+	return &ValidationError{Fields: append([]FieldError(nil), l...)}
+}
+
+// Invalid returns a [*ValidationError] with a single field error.
+func Invalid(field string, reason Reason, message string) error {
+	return &ValidationError{Fields: []FieldError{{Field: field, Reason: reason, Message: message}}}
+}
+
+// HTTPStatus maps an error to the HTTP status a host should answer with:
+// 400, 404 or 409 for the three categories, 200 for nil, and 500 for
+// anything else. The core speaks no HTTP; this is the one place where the
+// mapping is written down, so every host maps the same way.
+func HTTPStatus(err error) int {
+	switch {
+	case err == nil:
+		return 200
+	case errors.Is(err, ErrInvalid):
+		return 400
+	case errors.Is(err, ErrNotFound):
+		return 404
+	case errors.Is(err, ErrConflict):
+		return 409
+	default:
+		return 500
+	}
+}
+
+// Problem is an RFC 9457 problem details body (application/problem+json),
+// for hosts that serve the library over HTTP.
+type Problem struct {
+	Type   string       `json:"type"`
+	Title  string       `json:"title"`
+	Status int          `json:"status"`
+	Detail string       `json:"detail"`
+	Errors []FieldError `json:"errors,omitempty"`
+}
+
+// ProblemFor builds the problem details for err. Internal errors get a
+// generic detail: their text may name tables, files or hosts, which a client
+// has no business seeing.
+func ProblemFor(err error) Problem {
+	p := Problem{Type: "about:blank", Status: HTTPStatus(err)}
+	switch p.Status {
+	case 400:
+		p.Title = "Bad Request"
+		var ve *ValidationError
+		if errors.As(err, &ve) {
+			p.Errors = ve.Fields
+		}
+		p.Detail = err.Error()
+	case 404:
+		p.Title = "Not Found"
+		p.Detail = err.Error()
+	case 409:
+		p.Title = "Conflict"
+		p.Detail = err.Error()
+	default:
+		p.Title = "Internal Server Error"
+		p.Detail = "internal error"
+	}
+	return p
+}
