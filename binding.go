@@ -123,9 +123,10 @@ type RoleChange struct {
 	IfUpdatedAt time.Time
 }
 
-// ListQuery selects bindings to list. Every filter is optional except
-// ResourceType, which the HTTP API requires and which this library treats
-// as optional only when empty (no filter). Results come in creation order.
+// ListQuery selects bindings to list, in creation order. Every filter is
+// optional: the HTTP API requires resource_type, and a host serving that
+// API enforces it there; without it the library lists both types. A
+// ResourceID filter needs a ResourceType, which says what kind of ID it is.
 type ListQuery struct {
 	ResourceType ResourceType
 	UserID       string
