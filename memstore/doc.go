@@ -1,0 +1,40 @@
+// Package memstore is an in-memory [store.Store].
+//
+// It serves two purposes. It is an embedded store for a process that keeps
+// its role bindings in memory, and it is the test fake for applications
+// built on the library: it keeps every rule of the contract exactly as the
+// SQL store does, so a test that passes against memstore says something
+// true about the application in production. It passes the same
+// conformance suite ([github.com/rolebind/rbac/store/storetest]) as every
+// other store:
+//
+//   - every input is validated by the store itself (with
+//     [validate.Default] unless [Options] names another validator), and IDs
+//     come back canonical: a Project:N:K resource is stored as Model:N:K,
+//     so the two spellings cannot make two bindings;
+//   - at most one binding per (user, resource), checked atomically;
+//   - binding IDs are never handed out twice, even after a delete;
+//   - UpdatedAt moves forward on every role change, even when the clock
+//     steps back, and the IfUpdatedAt precondition is honoured;
+//   - lists come in creation order, with sealed cursors and keyset paging;
+//   - returned bindings are copies, timestamps are UTC microseconds.
+//
+// # What it does not do
+//
+// It does not persist: the bindings live as long as the Store value, and
+// nothing is shared between processes or between two Stores. A cursor from
+// one Store is rejected by another, since each seals its cursors with a key
+// of its own.
+//
+// # Cost
+//
+// Create, Get, ChangeRole and Delete take constant time, apart from a
+// binary search in the chunked index lists that a change of role or a
+// delete in the middle of a list needs. Every list filter (user, resource,
+// role, resource type) has its own index in creation order, and a list
+// walks the shortest index its filters allow from the cursor's position,
+// so a page deep in a long list costs what the first page does. A stored
+// binding takes a few hundred bytes: the user, resource and role IDs are
+// kept once however many bindings share them. Get takes a read lock and
+// allocates nothing; writes take the write lock.
+package memstore
