@@ -105,39 +105,57 @@ func readCapped(r io.Reader) ([]byte, error) {
 // claim is unknown. It returns nil values when the payload as a whole is
 // unusable (malformed, not an object, too large).
 func decodeObject(data []byte, known []string, extra func(string) (rbac.Reason, string, bool)) (map[string]string, rbac.FieldErrors) {
+	vals, _, errs := decodeFields(data, known, nil, extra)
+	return vals, errs
+}
+
+// decodeFields is decodeObject for payloads that also have keys whose
+// values are arrays of strings (a role's permissions): those keys, listed
+// in lists, come back in the second map, with the rules of string values
+// applied to each element. An empty array is kept as an empty, non-nil
+// slice, so that callers can tell it from an absent key.
+func decodeFields(data []byte, known, lists []string, extra func(string) (rbac.Reason, string, bool)) (map[string]string, map[string][]string, rbac.FieldErrors) {
 	var errs rbac.FieldErrors
 	if len(data) > MaxPayload {
 		errs.Add("", rbac.ReasonTooLong, fmt.Sprintf("payload is larger than %d bytes", MaxPayload))
-		return nil, errs
+		return nil, nil, errs
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	tok, err := dec.Token()
 	if err != nil {
 		errs.Add("", rbac.ReasonInvalid, malformed(err))
-		return nil, errs
+		return nil, nil, errs
 	}
 	if d, ok := tok.(json.Delim); !ok || d != '{' {
 		errs.Add("", rbac.ReasonInvalid, "payload must be a JSON object")
-		return nil, errs
+		return nil, nil, errs
 	}
 	vals := map[string]string{}
+	listVals := map[string][]string{}
 	seen := map[string]bool{}
 	for dec.More() {
 		tok, err := dec.Token()
 		if err != nil {
-			return nil, rbac.FieldErrors{{Reason: rbac.ReasonInvalid, Message: malformed(err)}}
+			return nil, nil, rbac.FieldErrors{{Reason: rbac.ReasonInvalid, Message: malformed(err)}}
 		}
 		key := tok.(string) // inside an object, json.Decoder yields keys as strings
 		var raw json.RawMessage
 		if err := dec.Decode(&raw); err != nil {
-			return nil, rbac.FieldErrors{{Reason: rbac.ReasonInvalid, Message: malformed(err)}}
+			return nil, nil, rbac.FieldErrors{{Reason: rbac.ReasonInvalid, Message: malformed(err)}}
 		}
 		if seen[key] {
 			errs.Add(key, rbac.ReasonDuplicate, "appears more than once")
 			delete(vals, key)
+			delete(listVals, key)
 			continue
 		}
 		seen[key] = true
+		if contains(lists, key) {
+			if l, ok := decodeStrings(&errs, key, raw); ok {
+				listVals[key] = l
+			}
+			continue
+		}
 		if !contains(known, key) {
 			if reason, msg, ok := extra(key); ok {
 				errs.Add(key, reason, msg)
@@ -161,12 +179,53 @@ func decodeObject(data []byte, known []string, extra func(string) (rbac.Reason, 
 		}
 	}
 	if _, err := dec.Token(); err != nil { // the closing brace
-		return nil, rbac.FieldErrors{{Reason: rbac.ReasonInvalid, Message: malformed(err)}}
+		return nil, nil, rbac.FieldErrors{{Reason: rbac.ReasonInvalid, Message: malformed(err)}}
 	}
 	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return nil, rbac.FieldErrors{{Reason: rbac.ReasonInvalid, Message: "trailing data after the JSON object"}}
+		return nil, nil, rbac.FieldErrors{{Reason: rbac.ReasonInvalid, Message: "trailing data after the JSON object"}}
 	}
-	return vals, errs
+	return vals, listVals, errs
+}
+
+// decodeStrings reads a JSON array of strings for key, recording what is
+// wrong with it, element by element, with the element's index.
+func decodeStrings(errs *rbac.FieldErrors, key string, raw json.RawMessage) ([]string, bool) {
+	switch raw[0] {
+	case '[':
+	case 'n':
+		errs.Add(key, rbac.ReasonRequired, "must not be null")
+		return nil, false
+	case '"':
+		errs.Add(key, rbac.ReasonWrongType, "must be an array of strings, not a string")
+		return nil, false
+	default:
+		errs.Add(key, rbac.ReasonWrongType, "must be an array of strings, not "+jsonKind(raw[0]))
+		return nil, false
+	}
+	var items []json.RawMessage
+	if err := json.Unmarshal(raw, &items); err != nil {
+		errs.Add(key, rbac.ReasonInvalid, "is not a valid JSON array")
+		return nil, false
+	}
+	out := make([]string, 0, len(items))
+	ok := true
+	for i, item := range items {
+		var s string
+		switch {
+		case item[0] == '"' && json.Unmarshal(item, &s) == nil:
+			out = append(out, s)
+		case item[0] == '"':
+			errs.Add(key, rbac.ReasonInvalid, fmt.Sprintf("item %d is not a valid JSON string", i))
+			ok = false
+		case item[0] == 'n':
+			errs.Add(key, rbac.ReasonWrongType, fmt.Sprintf("item %d must be a string, not null", i))
+			ok = false
+		default:
+			errs.Add(key, rbac.ReasonWrongType, fmt.Sprintf("item %d must be a string, not %s", i, jsonKind(item[0])))
+			ok = false
+		}
+	}
+	return out, ok
 }
 
 // merge joins the JSON-level errors with those of the Go rules, dropping

@@ -1,0 +1,218 @@
+package validate
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/rolebind/rbac"
+)
+
+// Vocabulary is the set of permissions a role may hold. Package check
+// provides the default one (and a host may build its own there); it is an
+// interface here so that validate does not depend on check.
+type Vocabulary interface {
+	// Has reports whether p is a permission of the vocabulary.
+	Has(p string) bool
+}
+
+// The limits on role fields. Names are for people to read in a list, so a
+// short cap; descriptions a paragraph.
+const (
+	MaxRoleName        = 100  // characters, after trimming
+	MaxRoleDescription = 1000 // characters
+	// MaxRolePermissions bounds the permissions list of one input,
+	// repeats included, so that a hostile caller cannot make the
+	// validator report a million errors.
+	MaxRolePermissions = 1024
+)
+
+// The keys of a role payload, and the keys the store sets.
+var (
+	roleKeys       = []string{"name", "description"}
+	roleListKeys   = []string{"permissions"}
+	roleSystemKeys = []string{"id", "created_at", "updated_at", "is_predefined"}
+)
+
+// NewRole checks a role create input against vocab and returns it
+// normalised: the name trimmed, the permissions sorted and without
+// repeats (repeats are harmless in a set, so they are merged rather than
+// rejected).
+//
+// Rules: name required (not blank), at most [MaxRoleName] characters,
+// valid UTF-8 without control characters; description at most
+// [MaxRoleDescription] characters, valid UTF-8; at least one permission;
+// every permission in vocab. An unknown permission is reported on field
+// "permissions" with its index in the input, one field error per bad item.
+func (v *Validator) NewRole(vocab Vocabulary, nr rbac.NewRole) (rbac.NewRole, error) {
+	var errs rbac.FieldErrors
+	nr.Name = roleName(&errs, nr.Name)
+	roleDescription(&errs, nr.Description)
+	nr.Permissions = permissions(&errs, vocab, nr.Permissions)
+	return nr, errs.Err()
+}
+
+// RoleUpdate checks a role update input against vocab and returns it
+// normalised, with the rules of [Validator.NewRole] applied to each field
+// that is set. Fields left nil are not checked; an update that sets
+// nothing is valid and changes nothing.
+func (v *Validator) RoleUpdate(vocab Vocabulary, u rbac.RoleUpdate) (rbac.RoleUpdate, error) {
+	var errs rbac.FieldErrors
+	if u.Name != nil {
+		name := roleName(&errs, *u.Name)
+		u.Name = &name
+	}
+	if u.Description != nil {
+		roleDescription(&errs, *u.Description)
+		d := *u.Description
+		u.Description = &d
+	}
+	if u.Permissions != nil {
+		u.Permissions = permissions(&errs, vocab, u.Permissions)
+	}
+	if !u.IfUpdatedAt.IsZero() {
+		u.IfUpdatedAt = rbac.StoreTime(u.IfUpdatedAt)
+	}
+	return u, errs.Err()
+}
+
+// RoleQuery checks a role list query and fills in the default limit. The
+// cursor is checked by the store, which alone can read it.
+func (v *Validator) RoleQuery(q rbac.RoleQuery) (rbac.RoleQuery, error) {
+	var errs rbac.FieldErrors
+	q.Limit = limit(&errs, q.Limit)
+	return q, errs.Err()
+}
+
+// RestrictedQuery checks a list query for restricted projects and fills in
+// the default limit.
+func (v *Validator) RestrictedQuery(q rbac.RestrictedQuery) (rbac.RestrictedQuery, error) {
+	var errs rbac.FieldErrors
+	q.Limit = limit(&errs, q.Limit)
+	return q, errs.Err()
+}
+
+// DecodeNewRole decodes a role create payload strictly and checks it:
+// exactly a JSON object with a string name, an optional string
+// description and an array of strings permissions. The system-managed
+// keys id, created_at, updated_at and is_predefined are rejected as
+// forbidden; unknown keys, duplicate keys, null, values of other JSON
+// types, malformed JSON, trailing data and payloads over [MaxPayload] are
+// rejected as for bindings, every problem reported at once.
+func (v *Validator) DecodeNewRole(vocab Vocabulary, data []byte) (rbac.NewRole, error) {
+	vals, lists, errs := decodeFields(data, roleKeys, roleListKeys, roleExtra)
+	if vals == nil {
+		return rbac.NewRole{}, errs.Err()
+	}
+	nr := rbac.NewRole{Name: vals["name"], Description: vals["description"], Permissions: lists["permissions"]}
+	nr, err := v.NewRole(vocab, nr)
+	return nr, merge(errs, err)
+}
+
+// DecodeRoleUpdate decodes a role update payload strictly: the keys of
+// [Validator.DecodeNewRole], each optional; a key that is present is set,
+// a key that is absent keeps its value. permissions, when present,
+// replaces the whole set.
+func (v *Validator) DecodeRoleUpdate(vocab Vocabulary, data []byte) (rbac.RoleUpdate, error) {
+	vals, lists, errs := decodeFields(data, roleKeys, roleListKeys, roleExtra)
+	if vals == nil {
+		return rbac.RoleUpdate{}, errs.Err()
+	}
+	var u rbac.RoleUpdate
+	if s, ok := vals["name"]; ok {
+		u.Name = &s
+	}
+	if s, ok := vals["description"]; ok {
+		u.Description = &s
+	}
+	if l, ok := lists["permissions"]; ok {
+		u.Permissions = l
+	}
+	u, err := v.RoleUpdate(vocab, u)
+	return u, merge(errs, err)
+}
+
+// ReadNewRole reads a role create payload from r, at most [MaxPayload]
+// bytes, and decodes it with [Validator.DecodeNewRole].
+func (v *Validator) ReadNewRole(vocab Vocabulary, r io.Reader) (rbac.NewRole, error) {
+	data, err := readCapped(r)
+	if err != nil {
+		return rbac.NewRole{}, err
+	}
+	return v.DecodeNewRole(vocab, data)
+}
+
+// ReadRoleUpdate reads a role update payload from r, at most [MaxPayload]
+// bytes, and decodes it with [Validator.DecodeRoleUpdate].
+func (v *Validator) ReadRoleUpdate(vocab Vocabulary, r io.Reader) (rbac.RoleUpdate, error) {
+	data, err := readCapped(r)
+	if err != nil {
+		return rbac.RoleUpdate{}, err
+	}
+	return v.DecodeRoleUpdate(vocab, data)
+}
+
+func roleExtra(key string) (rbac.Reason, string, bool) {
+	if contains(roleSystemKeys, key) {
+		return rbac.ReasonForbidden, "is set by the store and must not be sent", true
+	}
+	return "", "", false
+}
+
+func roleName(errs *rbac.FieldErrors, name string) string {
+	name = strings.TrimSpace(name)
+	switch {
+	case name == "":
+		errs.Add("name", rbac.ReasonRequired, "is required")
+	case !utf8.ValidString(name):
+		errs.Add("name", rbac.ReasonInvalid, "is not valid UTF-8")
+	case strings.IndexFunc(name, unicode.IsControl) >= 0:
+		errs.Add("name", rbac.ReasonInvalid, "must not contain control characters")
+	case utf8.RuneCountInString(name) > MaxRoleName:
+		errs.Add("name", rbac.ReasonTooLong, fmt.Sprintf("is longer than %d characters", MaxRoleName))
+	}
+	return name
+}
+
+func roleDescription(errs *rbac.FieldErrors, d string) {
+	switch {
+	case !utf8.ValidString(d):
+		errs.Add("description", rbac.ReasonInvalid, "is not valid UTF-8")
+	case utf8.RuneCountInString(d) > MaxRoleDescription:
+		errs.Add("description", rbac.ReasonTooLong, fmt.Sprintf("is longer than %d characters", MaxRoleDescription))
+	}
+}
+
+// permissions checks a permission list and returns a sorted copy without
+// repeats; the caller's slice is left alone.
+func permissions(errs *rbac.FieldErrors, vocab Vocabulary, perms []string) []string {
+	switch {
+	case len(perms) == 0:
+		errs.Add("permissions", rbac.ReasonRequired, "must hold at least one permission")
+		return perms
+	case len(perms) > MaxRolePermissions:
+		errs.Add("permissions", rbac.ReasonTooLong, fmt.Sprintf("has more than %d items", MaxRolePermissions))
+		return perms
+	}
+	for i, p := range perms {
+		if !vocab.Has(p) {
+			errs.Add("permissions", rbac.ReasonNotSupported, fmt.Sprintf("item %d (%q) is not a known permission", i, p))
+		}
+	}
+	out := slices.Clone(perms)
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+func limit(errs *rbac.FieldErrors, n int) int {
+	switch {
+	case n == 0:
+		return rbac.DefaultLimit
+	case n < 1 || n > rbac.MaxLimit:
+		errs.Add("limit", rbac.ReasonOutOfRange, fmt.Sprintf("must be from 1 to %d (0 means %d)", rbac.MaxLimit, rbac.DefaultLimit))
+	}
+	return n
+}
