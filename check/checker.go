@@ -1,0 +1,454 @@
+package check
+
+import (
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"github.com/rolebind/rbac"
+	"github.com/rolebind/rbac/ids"
+	"github.com/rolebind/rbac/store"
+	"github.com/rolebind/rbac/validate"
+)
+
+// Options configures a [Checker]. The zero value gives the defaults of the
+// Arize AX API.
+type Options struct {
+	// Vocabulary is the permission vocabulary; nil means
+	// [DefaultVocabulary].
+	Vocabulary *Vocabulary
+	// Catalogue is the predefined roles; nil means [DefaultCatalogue] over
+	// the vocabulary. Pass an empty, non-nil slice for none.
+	Catalogue []rbac.Role
+	// Types is the table of ID type names; nil means [ids.DefaultTable].
+	Types *ids.Table
+	// ProtectLastAdmin turns on last-administrator protection in the
+	// escalation guard: the last binding on a space whose role holds
+	// ROLE_BINDING_CREATE cannot be deleted or changed to a role without
+	// it, so a space never loses its last administrator.
+	ProtectLastAdmin bool
+	// CursorKey seals the cursors of reverse questions. Processes that
+	// serve one API behind a load balancer must share it; nil means a
+	// random key, good for this process only.
+	CursorKey []byte
+}
+
+// Checker answers permission checks from an in-memory index of bindings,
+// roles, project links and restrictions, and keeps that index current by
+// applying a store's changes in revision order. It is safe for concurrent
+// use: checks run in parallel with each other and with applies.
+type Checker struct {
+	vocab     *Vocabulary
+	types     ids.Table
+	val       *validate.Validator
+	catalogue []rbac.Role
+	cursorKey []byte
+
+	prBit, rbcBit int // -1 when the vocabulary lacks the permission
+	protectLastAdmin      bool
+
+	ix atomic.Pointer[index]
+
+	// applyMu makes applies and loads one writer at a time, in order.
+	applyMu sync.Mutex
+
+	// wakeMu guards wake, which is closed and replaced each time the
+	// revision moves, to wake WaitFor callers.
+	wakeMu sync.Mutex
+	wake   chan struct{}
+}
+
+// New returns a checker with an empty index holding only the catalogue's
+// roles, at revision 0.
+func New(opts Options) (*Checker, error) {
+	c := &Checker{vocab: opts.Vocabulary, wake: make(chan struct{}), protectLastAdmin: opts.ProtectLastAdmin}
+	if c.vocab == nil {
+		c.vocab = DefaultVocabulary()
+	}
+	c.types = ids.DefaultTable()
+	if opts.Types != nil {
+		c.types = *opts.Types
+	}
+	val, err := validate.New(c.types)
+	if err != nil {
+		return nil, err
+	}
+	c.val = val
+	c.catalogue = opts.Catalogue
+	if c.catalogue == nil {
+		c.catalogue = DefaultCatalogue(c.vocab)
+	}
+	if err := checkCatalogue(c.catalogue, c.vocab, &c.types); err != nil {
+		return nil, err
+	}
+	c.cursorKey = opts.CursorKey
+	if c.cursorKey == nil {
+		c.cursorKey = make([]byte, 32)
+		if _, err := rand.Read(c.cursorKey); err != nil {
+			return nil, fmt.Errorf("check: cursor key: %w", err)
+		}
+	}
+	c.prBit, c.rbcBit = c.bitOrNone(PermProjectRestrict), c.bitOrNone(PermRoleBindingCreate)
+	c.ix.Store(c.freshIndex())
+	return c, nil
+}
+
+func (c *Checker) bitOrNone(p string) int {
+	if b, ok := c.vocab.Bit(p); ok {
+		return b
+	}
+	return -1
+}
+
+// freshIndex returns an index holding the catalogue's roles.
+func (c *Checker) freshIndex() *index {
+	ix := newIndex()
+	for _, r := range c.catalogue {
+		r.Predefined = true
+		_ = ix.putRole(c.vocab, r) // checked by checkCatalogue
+	}
+	return ix
+}
+
+// Vocabulary returns the checker's permission vocabulary.
+func (c *Checker) Vocabulary() *Vocabulary { return c.vocab }
+
+// Catalogue returns a copy of the checker's predefined roles.
+func (c *Checker) Catalogue() []rbac.Role {
+	out := make([]rbac.Role, len(c.catalogue))
+	for i, r := range c.catalogue {
+		r.Permissions = append([]string(nil), r.Permissions...)
+		r.Predefined = true
+		out[i] = r
+	}
+	return out
+}
+
+// ErrGap is matched by the error of [Checker.Apply] for a change that does
+// not follow the last applied revision: changes in between are missing and
+// must be read from the feed first.
+var ErrGap = errors.New("check: change does not follow the last applied revision")
+
+// Apply applies one change of the store's feed to the index. Changes must
+// come in revision order: a change at or below the current revision was
+// already applied and is ignored (so a change that arrives both from a
+// subscription and from the feed is applied once); a change beyond the next
+// revision gives an error matching [ErrGap] and changes nothing. Changes
+// with revision 0 come from snapshots and go through [Checker.Load].
+//
+// Checks that start after Apply returns see the change.
+func (c *Checker) Apply(ch store.Change) error {
+	c.applyMu.Lock()
+	defer c.applyMu.Unlock()
+	return c.applyLocked(ch)
+}
+
+func (c *Checker) applyLocked(ch store.Change) error {
+	ix := c.ix.Load()
+	ix.mu.Lock()
+	rev := ix.rev
+	var err error
+	switch {
+	case ch.Revision == 0:
+		err = fmt.Errorf("check: change without a revision; snapshots go through Load")
+	case ch.Revision <= rev:
+	case ch.Revision != rev+1:
+		err = fmt.Errorf("%w: have revision %d, got %d", ErrGap, rev, ch.Revision)
+	default:
+		if err = ix.apply(c.vocab, ch); err == nil {
+			ix.rev = ch.Revision
+		}
+	}
+	moved := ix.rev != rev
+	ix.mu.Unlock()
+	if moved {
+		c.notify()
+	}
+	return err
+}
+
+func (c *Checker) notify() {
+	c.wakeMu.Lock()
+	close(c.wake)
+	c.wake = make(chan struct{})
+	c.wakeMu.Unlock()
+}
+
+// Revision returns the revision of the last change applied: the index
+// reflects every write up to it.
+func (c *Checker) Revision() uint64 {
+	ix := c.ix.Load()
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	return ix.rev
+}
+
+// Bindings returns the number of bindings in the index.
+func (c *Checker) Bindings() int {
+	ix := c.ix.Load()
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	return ix.bindings
+}
+
+// Check reports whether the user may do permission on the resource, by the
+// rules in the package documentation.
+//
+// An unknown permission is invalid input (field "permission"), never a
+// deny: a typo in the host's code must fail loudly. A malformed user ID
+// (field "user_id"), resource type (field "resource_type") or resource ID,
+// or one of the wrong type (field "resource_id"), is invalid input too. A
+// well-formed user or resource that the index does not know is a deny:
+// nobody has a binding there.
+//
+// A check allocates nothing and, for IDs the index knows, hashes each ID
+// string of the question once.
+func (c *Checker) Check(userID, permission string, rt rbac.ResourceType, resourceID string) (bool, error) {
+	bit, ok := c.vocab.bits[permission]
+	if !ok {
+		return false, unknownPermission(permission)
+	}
+	ix := c.ix.Load()
+	ix.mu.RLock()
+	un, uok := ix.users[userID]
+	rn, rok := ix.res[resourceID]
+	if !uok || !rok || ix.resRecs[rn].kind != kindOf(rt) {
+		ix.mu.RUnlock()
+		return c.checkSlow(userID, permission, rt, resourceID)
+	}
+	r := &ix.resRecs[rn]
+	grants := ix.userRecs[un].grants
+	allowed := false
+	if r.kind == kindSpace {
+		for i := range grants {
+			if grants[i].res == rn {
+				allowed = ix.roleRecs[grants[i].role].perms.Has(bit)
+				break
+			}
+		}
+	} else {
+		sp := r.space
+		for i := range grants {
+			g := &grants[i]
+			if g.res != rn && g.res != sp {
+				continue
+			}
+			perms := &ix.roleRecs[g.role].perms
+			if !perms.Has(bit) {
+				continue
+			}
+			if g.res == rn || !r.restricted || (c.prBit >= 0 && perms.Has(c.prBit)) {
+				allowed = true
+				break
+			}
+		}
+	}
+	ix.mu.RUnlock()
+	return allowed, nil
+}
+
+// checkSlow handles the questions the index cannot answer by lookup: IDs
+// it does not know, which are either malformed (invalid input), spelled
+// with an alias type name (Project:N:K for Model:N:K: retried in canonical
+// form), or simply unknown (a deny).
+func (c *Checker) checkSlow(userID, permission string, rt rbac.ResourceType, resourceID string) (bool, error) {
+	userID, resourceID, err := c.canonical(userID, rt, resourceID)
+	if err != nil {
+		return false, err
+	}
+	ix := c.ix.Load()
+	ix.mu.RLock()
+	_, uok := ix.users[userID]
+	_, rok := ix.res[resourceID]
+	ix.mu.RUnlock()
+	if !uok || !rok {
+		return false, nil
+	}
+	return c.Check(userID, permission, rt, resourceID)
+}
+
+// canonical checks the IDs of a question and returns them canonical.
+func (c *Checker) canonical(userID string, rt rbac.ResourceType, resourceID string) (string, string, error) {
+	var errs rbac.FieldErrors
+	u, err := c.val.UserID(userID)
+	if err != nil {
+		errs = append(errs, fieldErrors(err)...)
+	}
+	r, err := c.val.Resource(rt, resourceID)
+	if err != nil {
+		errs = append(errs, fieldErrors(err)...)
+	}
+	return u, r, errs.Err()
+}
+
+func fieldErrors(err error) []rbac.FieldError {
+	var ve *rbac.ValidationError
+	if errors.As(err, &ve) {
+		return ve.Fields
+	}
+	return []rbac.FieldError{{Reason: rbac.ReasonInvalid, Message: err.Error()}}
+}
+
+func unknownPermission(p string) error {
+	return rbac.Invalid("permission", rbac.ReasonNotSupported, fmt.Sprintf("%q is not a permission of the vocabulary", p))
+}
+
+// Reason says why a [Decision] came out as it did.
+type Reason string
+
+// The reasons of a decision.
+const (
+	// Granted: the user's binding on the resource itself holds the
+	// permission.
+	Granted Reason = "granted"
+	// Inherited: the project check was allowed by the user's binding on
+	// the project's space.
+	Inherited Reason = "inherited"
+	// NoBinding: the user has no binding on the resource, nor on its
+	// space.
+	NoBinding Reason = "no_binding"
+	// RoleLacksPermission: bindings reach the resource, but none of their
+	// roles holds the permission.
+	RoleLacksPermission Reason = "role_lacks_permission"
+	// Restricted: the project is restricted and the user's space binding,
+	// whose role lacks PROJECT_RESTRICT, does not reach in; no binding on
+	// the project itself grants the permission.
+	Restricted Reason = "restricted"
+)
+
+// Decision is a check's answer with its explanation, for audit logs and
+// for people asking "why can't I?".
+type Decision struct {
+	// Allowed is the answer.
+	Allowed bool `json:"allowed"`
+	// Reason says why.
+	Reason Reason `json:"reason"`
+	// BindingID is the binding that decided: the one that granted the
+	// permission, or, for a deny, the one considered (for Restricted, the
+	// space binding that was cut off). Empty for NoBinding.
+	BindingID string `json:"binding_id,omitempty"`
+	// RoleID and RoleName are that binding's role.
+	RoleID   string `json:"role_id,omitempty"`
+	RoleName string `json:"role_name,omitempty"`
+	// Via is the resource that binding is on: the resource asked about,
+	// or, for a project, possibly its space.
+	ViaType rbac.ResourceType `json:"via_resource_type,omitempty"`
+	ViaID   string            `json:"via_resource_id,omitempty"`
+	// Revision is the index revision the decision was made at.
+	Revision uint64 `json:"revision"`
+}
+
+// String describes the decision in one line.
+func (d Decision) String() string {
+	verdict := "denied"
+	if d.Allowed {
+		verdict = "allowed"
+	}
+	if d.BindingID == "" {
+		return fmt.Sprintf("%s (%s) at revision %d", verdict, d.Reason, d.Revision)
+	}
+	return fmt.Sprintf("%s (%s) by binding %s, role %q (%s), on %s %s, at revision %d",
+		verdict, d.Reason, d.BindingID, d.RoleName, d.RoleID, d.ViaType, d.ViaID, d.Revision)
+}
+
+// Explain answers the question of [Checker.Check] and says why. When both
+// the project binding and the space binding would grant, the project's is
+// named. A deny names, in this order of preference: a space binding that
+// holds the permission but is cut off by a restriction (Restricted); the
+// binding on the resource itself (RoleLacksPermission); the space binding
+// (RoleLacksPermission, or Restricted when it is cut off); nothing
+// (NoBinding).
+func (c *Checker) Explain(userID, permission string, rt rbac.ResourceType, resourceID string) (Decision, error) {
+	bit, ok := c.vocab.bits[permission]
+	if !ok {
+		return Decision{}, unknownPermission(permission)
+	}
+	userID, resourceID, err := c.canonical(userID, rt, resourceID)
+	if err != nil {
+		return Decision{}, err
+	}
+	ix := c.ix.Load()
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	d := Decision{Reason: NoBinding, Revision: ix.rev}
+	un, uok := ix.users[userID]
+	rn, rok := ix.res[resourceID]
+	if !uok || !rok {
+		return d, nil
+	}
+	ex := ix.explain(un, rn, bit, c.prBit)
+	if ex.g == nil {
+		return d, nil
+	}
+	role := &ix.roleRecs[ex.g.role]
+	via := &ix.resRecs[ex.g.res]
+	d.Allowed, d.Reason = ex.allowed, ex.reason
+	d.BindingID, d.RoleID, d.RoleName = ex.g.id, role.id, role.name
+	d.ViaType, d.ViaID = rbac.Space, via.id
+	if via.kind == kindProject {
+		d.ViaType = rbac.Project
+	}
+	return d, nil
+}
+
+// explanation is the index-level result of explain.
+type explanation struct {
+	allowed bool
+	reason  Reason
+	g       *grant // the deciding grant; nil for NoBinding
+}
+
+// explain decides user un's permission bit on resource rn, with the
+// reasons of [Checker.Explain]. It is the one statement of the rules that
+// the reverse questions and the guard share; Check is its fast path.
+func (ix *index) explain(un, rn uint32, bit, prBit int) explanation {
+	r := &ix.resRecs[rn]
+	u := &ix.userRecs[un]
+	var direct, space *grant
+	for i := range u.grants {
+		g := &u.grants[i]
+		switch {
+		case g.res == rn:
+			direct = g
+		case r.kind == kindProject && g.res == r.space:
+			space = g
+		}
+	}
+	has := func(g *grant, b int) bool { return b >= 0 && ix.roleRecs[g.role].perms.Has(b) }
+	cutOff := space != nil && r.restricted && !has(space, prBit)
+	switch {
+	case direct != nil && has(direct, bit):
+		return explanation{true, Granted, direct}
+	case space != nil && !cutOff && has(space, bit):
+		return explanation{true, Inherited, space}
+	case cutOff && has(space, bit):
+		return explanation{false, Restricted, space}
+	case direct != nil:
+		return explanation{false, RoleLacksPermission, direct}
+	case space != nil && cutOff:
+		return explanation{false, Restricted, space}
+	case space != nil:
+		return explanation{false, RoleLacksPermission, space}
+	}
+	return explanation{false, NoBinding, nil}
+}
+
+// effective returns user un's effective permissions on resource rn: the
+// union of its binding there and, for a project, its space binding unless
+// a restriction cuts that off.
+func (ix *index) effective(un, rn uint32, prBit int) PermSet {
+	var s PermSet
+	r := &ix.resRecs[rn]
+	for _, g := range ix.userRecs[un].grants {
+		perms := ix.roleRecs[g.role].perms
+		switch {
+		case g.res == rn:
+			s = s.Union(perms)
+		case r.kind == kindProject && g.res == r.space && (!r.restricted || (prBit >= 0 && perms.Has(prBit))):
+			s = s.Union(perms)
+		}
+	}
+	return s
+}

@@ -1,0 +1,127 @@
+// Package check answers, in memory and in about the time of a map lookup,
+// the question a host service asks on every request: may this user do
+// this on that resource?
+//
+// A [Checker] holds an index of the bindings, roles, project-to-space
+// links and project restrictions of a store, built from a snapshot and
+// kept current by applying the store's changes in revision order
+// ([Checker.Apply], or a [Follower] that does it for you). It answers
+// [Checker.Check], explains its answers ([Checker.Explain]), guards
+// changes of access (the escalation guard) and answers the reverse
+// questions ([Checker.WhoCan], [Checker.ResourcesFor]).
+//
+// # Permissions and roles
+//
+// A permission is an upper snake case name from a fixed [Vocabulary]; the
+// default one ([DefaultVocabulary]) is the 132 permissions of the Arize AX
+// API, embedded from permissions.txt. A host may build its own with
+// [NewVocabulary]. Each permission is a bit: a role's permissions are a
+// [PermSet], and a check is a bit test. Asking about a permission outside
+// the vocabulary is invalid input ([rbac.ErrInvalid], field
+// "permission"), never a deny, so that a typo fails loudly.
+//
+// The predefined roles come from a catalogue: [DefaultCatalogue] gives
+// Admin (every permission), Member (every permission except access
+// management: ROLE_BINDING_*, PROJECT_RESTRICT, USER_*, SERVICE_KEY_*, and
+// ORGANIZATION_* and SPACE_* other than their _READ), Read-only (every
+// *_READ) and Annotator (QUEUE_READ, QUEUE_RECORD_READ,
+// QUEUE_RECORD_ANNOTATE), with fixed IDs ([AdminRoleID] and so on). A host
+// may pass its own catalogue in [Options].
+//
+// # Inheritance and restriction
+//
+// Resources have two levels: a project belongs to one space.
+//
+//   - On a space, a user may do P when the role of the user's binding on
+//     that space holds P.
+//   - On a project, the user's permissions are the union of the role bound
+//     on the project and the role bound on its space.
+//   - On a restricted project, the space binding is cut off: only the
+//     binding on the project itself counts, except that a space binding
+//     whose role holds PROJECT_RESTRICT (a space administrator) still
+//     reaches in.
+//
+// A user or resource the index does not know is a deny, not an error; a
+// malformed ID is invalid input.
+//
+// # Explanations
+//
+// [Checker.Explain] returns a [Decision]: the answer, the binding and role
+// that granted it and whether that binding is on the project itself or
+// inherited from its space, or why nothing did: no binding, a role without
+// the permission, or a restriction that cut the space binding off. An
+// audit log can record it as it is.
+//
+// # Who may change access: the escalation guard
+//
+// [Checker.CanCreateBinding], [Checker.CanChangeRole] and
+// [Checker.CanDeleteBinding] are what a host calls before the matching
+// store write. They apply the public API's rules (ROLE_BINDING_CREATE to
+// create; ROLE_BINDING_CREATE and ROLE_BINDING_DELETE to change a role;
+// ROLE_BINDING_DELETE to delete, each on the binding's resource, with
+// inheritance) and, following Kubernetes RBAC, refuse to grant a role
+// holding any permission the actor does not hold there, so nobody can hand
+// out more than they have. With [Options].ProtectLastAdmin, the last
+// binding on a space whose role holds ROLE_BINDING_CREATE cannot be
+// deleted or changed to a role without it.
+//
+// # Forbidden: a fourth category, outside the store contract
+//
+// The library's store errors fall into exactly three categories: invalid
+// (400), not found (404), conflict (409). A refusal by the guard is none of
+// those: the input is fine, everything exists and nothing conflicts; the
+// actor is just not allowed. Dressing it up as invalid or conflict would
+// send clients looking for a bug in their payload or retrying, and leaving
+// it as an internal error would make hosts answer 500. So the guard
+// returns a [*Denied], which matches [ErrForbidden] and none of the three;
+// a host answers it with 403 Forbidden, as Kubernetes does. Hosts that use
+// [rbac.HTTPStatus] test [ErrForbidden] first, since rbac.HTTPStatus,
+// which speaks for the store contract, does not know it. Store methods
+// never return it: the guard is a separate, explicit step, so the three
+// categories of the store contract stay exactly three.
+//
+// Input errors of the guard (a malformed actor ID, say) are invalid input,
+// and a role that does not exist is not found, as for a store write.
+//
+// # Reverse questions
+//
+// [Checker.WhoCan] lists the users who can do P on a resource, and
+// [Checker.ResourcesFor] the resources of a type a user can do P on, with
+// inheritance and restrictions, by the same rules as a check. Both are
+// paged with sealed cursors (a garbled cursor or one from another question
+// is invalid input) and never cut off silently: HasMore says whether more
+// follow.
+//
+// # Speed
+//
+// Every ID is interned to a small integer when a change is applied. A
+// check hashes the permission name, the user ID and the resource ID once
+// each; the rest is slice indexing and a scan of the user's few bindings.
+// It allocates nothing, and its cost does not depend on how many bindings
+// the index holds. Checks hold a read lock; applies hold the write lock
+// briefly (one change at a time), so checks run concurrently with each
+// other and wait for at most one change.
+//
+// # Consistency
+//
+// Every write to a store gets a revision: 1, 2, 3, with no gaps, in commit
+// order (see [store.ChangeFeed]). The index is at a revision: it reflects
+// exactly the writes up to it, and [Checker.Revision] says which.
+//
+//   - Read your writes, in one process: a [Follower] subscribes to the
+//     store, which calls it synchronously after each write commits and
+//     before the write returns; the change is applied then, so a check
+//     that starts after a write returned sees it.
+//   - Several processes, one database: the follower polls the store's
+//     change feed every [FollowOptions].Interval and applies what other
+//     processes wrote, in revision order; that interval bounds how stale
+//     a check can be. A caller that knows the revision of a write (made
+//     in another process) asks for a check at least that fresh with
+//     [Follower.Sync], which reads the feed at once and waits for it.
+//   - A change that arrives out of order (revision gap) is not applied
+//     until the changes before it are read from the feed; a feed that no
+//     longer holds them makes the follower load a fresh snapshot.
+//
+// The stores implement [store.ChangeFeed] alongside [store.RoleStore] and
+// [store.ResourceStore].
+package check
