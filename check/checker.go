@@ -46,8 +46,8 @@ type Checker struct {
 	catalogue []rbac.Role
 	cursorKey []byte
 
-	prBit, rbcBit int // -1 when the vocabulary lacks the permission
-	protectLastAdmin      bool
+	prBit, rbcBit    int // -1 when the vocabulary lacks the permission
+	protectLastAdmin bool
 
 	ix atomic.Pointer[index]
 
