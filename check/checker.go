@@ -206,7 +206,7 @@ func (c *Checker) Bindings() int {
 // A check allocates nothing and, for IDs the index knows, hashes each ID
 // string of the question once.
 func (c *Checker) Check(userID, permission string, rt rbac.ResourceType, resourceID string) (bool, error) {
-	bit, ok := c.vocab.bits[permission]
+	bit, ok := c.vocab.bit(permission)
 	if !ok {
 		return false, unknownPermission(permission)
 	}
@@ -361,7 +361,7 @@ func (d Decision) String() string {
 // (RoleLacksPermission, or Restricted when it is cut off); nothing
 // (NoBinding).
 func (c *Checker) Explain(userID, permission string, rt rbac.ResourceType, resourceID string) (Decision, error) {
-	bit, ok := c.vocab.bits[permission]
+	bit, ok := c.vocab.bit(permission)
 	if !ok {
 		return Decision{}, unknownPermission(permission)
 	}

@@ -61,6 +61,7 @@ var defaultPermissions string
 type Vocabulary struct {
 	names []string // by bit number, sorted
 	bits  map[string]int
+	fast  permTable
 }
 
 var defaultVocabulary = mustVocabulary(strings.Fields(defaultPermissions))
@@ -101,6 +102,7 @@ func NewVocabulary(perms []string) (*Vocabulary, error) {
 		}
 		v.bits[p] = i
 	}
+	v.fast = newPermTable(names)
 	return v, nil
 }
 
@@ -122,15 +124,95 @@ func upperSnake(s string) bool {
 
 // Has reports whether p is a permission of the vocabulary.
 func (v *Vocabulary) Has(p string) bool {
-	_, ok := v.bits[p]
+	_, ok := v.bit(p)
 	return ok
 }
 
 // Bit returns the bit number of permission p, or false when p is not in
 // the vocabulary.
-func (v *Vocabulary) Bit(p string) (int, bool) {
+func (v *Vocabulary) Bit(p string) (int, bool) { return v.bit(p) }
+
+// bit is the lookup of every check: a perfect hash when one was found
+// for the vocabulary (a few multiplications and one string comparison),
+// the map otherwise.
+func (v *Vocabulary) bit(p string) (int, bool) {
+	if v.fast.slots != nil {
+		return v.fast.find(v.names, p)
+	}
 	b, ok := v.bits[p]
 	return b, ok
+}
+
+// permTable is a perfect hash of a vocabulary: every permission lands in
+// its own slot of a small table (a few kilobytes, so it stays in the
+// first-level cache), which holds its bit number plus one. Looking a name
+// up is one hash and one comparison with the name in that slot, cheaper
+// than a general map, and every check starts with it.
+type permTable struct {
+	seed  uint64
+	shift uint
+	slots []uint16
+}
+
+func newPermTable(names []string) permTable {
+	for bits := 12; bits <= 16; bits++ {
+		for seed := uint64(1); seed <= 200; seed++ {
+			t := permTable{seed: seed*0x9e3779b97f4a7c15 | 1, shift: uint(64 - bits), slots: make([]uint16, 1<<bits)}
+			ok := true
+			for i, p := range names {
+				h := t.hash(p)
+				if t.slots[h] != 0 {
+					ok = false
+					break
+				}
+				t.slots[h] = uint16(i + 1)
+			}
+			if ok {
+				return t
+			}
+		}
+	}
+	return permTable{} // no perfect hash: the map serves
+}
+
+func (t *permTable) find(names []string, p string) (int, bool) {
+	i := int(t.slots[t.hash(p)]) - 1
+	if i < 0 || names[i] != p {
+		return -1, false
+	}
+	return i, true
+}
+
+// hash mixes the whole string, eight bytes at a time.
+func (t *permTable) hash(s string) uint64 {
+	const k = 0xff51afd7ed558ccd
+	h := uint64(len(s)) * t.seed
+	n := len(s)
+	i := 0
+	for ; i+8 <= n; i += 8 {
+		h = (h ^ le64(s[i:i+8])) * k
+		h ^= h >> 31
+	}
+	if i < n {
+		var w uint64
+		if n >= 8 {
+			w = le64(s[n-8:])
+		} else {
+			for j := n - 1; j >= 0; j-- {
+				w = w<<8 | uint64(s[j])
+			}
+		}
+		h = (h ^ w) * k
+		h ^= h >> 31
+	}
+	h *= t.seed
+	return h >> t.shift
+}
+
+func le64(s string) uint64 {
+	_ = s[7]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
 }
 
 // Len returns the number of permissions.
