@@ -53,36 +53,46 @@ type badID struct {
 // badIDs returns inputs that are wrong for an ID of type typ: empty,
 // non-canonical spellings of a good one, and IDs of another type.
 func badIDs(typ, other string) []badID {
+	// A key of the right length makes the canonical spelling end in
+	// padding, so that leaving it out is a different string.
 	good := ids.Encode(typ, "7", "k7")
+	for key := "k7x"; !strings.HasSuffix(good, "="); key += "x" {
+		good = ids.Encode(typ, "7", key)
+	}
 	noPad := strings.TrimRight(good, "=")
 	return []badID{
 		{"empty", ""},
 		{"an ID of another type", ids.Encode(other, "7", "k7")},
+		{"non-zero trailing bits", trailingBits(good)},
 		{"missing padding", noPad},
 		{"extra padding", good + "=="},
 		{"embedded newline", good[:4] + "\n" + good[4:]},
-		{"URL-safe alphabet", urlSafe(typ)},
+		{"URL-safe alphabet", urlSafe(good)},
 		{"surrounding whitespace", " " + good},
 		{"not base64", "not an id!"},
 		{"leading zero", base64Text(typ + ":07:k7")},
 	}
 }
 
+// trailingBits returns good, which ends in padding, with the last data
+// character changed so that bits the padding discards are set: the same
+// text under a lenient decoder, not the canonical spelling.
+func trailingBits(good string) string {
+	i := strings.IndexByte(good, '=') - 1
+	const enc = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+	v := strings.IndexByte(enc, good[i])
+	return good[:i] + string(enc[v|1]) + good[i+1:]
+}
+
 // base64Text encodes text that is not a well-formed ID, which ids.Encode
 // refuses to do.
 func base64Text(text string) string { return base64.StdEncoding.EncodeToString([]byte(text)) }
 
-// urlSafe returns an ID of type typ spelled with the URL-safe alphabet: the
-// canonical spelling of some ID of that type has a '+' or '/', which the
-// URL-safe alphabet writes as '-' or '_'.
-func urlSafe(typ string) string {
-	for n := 0; ; n++ {
-		s := ids.Encode(typ, strconv.Itoa(n), "k"+strconv.Itoa(n))
-		if strings.ContainsAny(s, "+/") {
-			return strings.NewReplacer("+", "-", "/", "_").Replace(s)
-		}
-	}
-}
+// urlSafe returns a spelling of good with a character of the URL-safe
+// alphabet in it. (No ID text, being ASCII letters, digits and colons,
+// encodes to a '+' or '/', so there is no URL-safe spelling of a real ID
+// to translate; a '-' or '_' anywhere is the point.)
+func urlSafe(good string) string { return good[:2] + "_" + good[3:] }
 
 // wantCategory fails tb unless err is of the category want.
 func wantCategory(tb testing.TB, err error, want category, what string) {
