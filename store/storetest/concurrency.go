@@ -184,6 +184,10 @@ func testConcurrency(t *testing.T, f Factory) {
 		}
 	})
 
+	run(t, "mixed concurrent writes on a few slots keep one binding per slot", f, func(t *testing.T, e *env) {
+		mixedWrites(t, e)
+	})
+
 	for _, size := range []int{1, 2, 5, 53, 100} {
 		run(t, fmt.Sprintf("paging at size %d while others write", size), f, func(t *testing.T, e *env) {
 			pagingUnderChurn(t, e, size)
@@ -291,6 +295,94 @@ func pagingUnderChurn(t *testing.T, e *env, size int) {
 		}
 		if want := idsOf(stable); !slices.Equal(stableOrder, want) {
 			t.Fatalf("paging at size %d with %s while others write: the bindings that existed throughout came as\n%v\nwant each exactly once in creation order:\n%v", size, name, stableOrder, want)
+		}
+	}
+}
+
+// mixedWrites runs creates, role changes, deletes and cascades from
+// several goroutines on a handful of (user, resource) slots, so that every
+// kind of write races with every other. Each call must succeed or fail
+// with a category that its situation allows (never an internal error such
+// as "database is locked"), no ID may be handed out twice, and afterwards
+// the store must hold at most one binding per slot, each readable by ID.
+func mixedWrites(t *testing.T, e *env) {
+	ctx := t.Context()
+	const (
+		goroutines = 8
+		opsEach    = 60
+		users      = 3
+	)
+	var (
+		wg      sync.WaitGroup
+		mu      sync.Mutex
+		created = map[string]bool{}
+	)
+	for g := range goroutines {
+		wg.Go(func() {
+			r := rand.New(rand.NewPCG(uint64(g), 7))
+			var mine []string
+			for range opsEach {
+				user := 1 + r.IntN(users)
+				res := project(1 + r.IntN(2))
+				if r.IntN(2) == 0 {
+					res = resource{rbac.Project, projectAlias(1 + r.IntN(2))}
+				}
+				var (
+					err  error
+					what string
+					ok   []category // the categories this call may end in
+				)
+				switch op := r.IntN(10); {
+				case op < 4:
+					var b rbac.Binding
+					what, ok = "Create", []category{catOK, catConflict}
+					b, err = e.s.Create(ctx, nb(user, res, 1+r.IntN(3)))
+					if err == nil {
+						mu.Lock()
+						dup := created[b.ID]
+						created[b.ID] = true
+						mu.Unlock()
+						if dup {
+							t.Errorf("concurrent Create handed out ID %s twice; want a new ID every time", b.ID)
+						}
+						mine = append(mine, b.ID)
+					}
+				case op < 6 && len(mine) > 0:
+					what, ok = "ChangeRole", []category{catOK, catNotFound}
+					_, err = e.s.ChangeRole(ctx, mine[r.IntN(len(mine))], rbac.RoleChange{RoleID: roleID(1 + r.IntN(3))})
+				case op < 8 && len(mine) > 0:
+					what, ok = "Delete", []category{catOK, catNotFound}
+					err = e.s.Delete(ctx, mine[r.IntN(len(mine))])
+				case op < 9:
+					what, ok = "DeleteUserBindings", []category{catOK}
+					_, err = e.s.DeleteUserBindings(ctx, userID(user))
+				default:
+					what, ok = "DeleteResourceBindings", []category{catOK}
+					_, err = e.s.DeleteResourceBindings(ctx, res.rt, res.id)
+				}
+				if cat, _ := categorize(err); !slices.Contains(ok, cat) {
+					t.Errorf("concurrent %s: %s (error %v); want one of %v", what, cat, err, ok)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+
+	all := listAll(t, ctx, e, rbac.ListQuery{Limit: 100})
+	slots := map[[2]string]string{}
+	for _, b := range all {
+		slot := [2]string{b.UserID, b.ResourceID}
+		if other, dup := slots[slot]; dup {
+			t.Fatalf("after concurrent writes, bindings %s and %s both give user %s a role on %s; want at most one per user and resource", other, b.ID, b.UserID, b.ResourceID)
+		}
+		slots[slot] = b.ID
+		if !created[b.ID] {
+			t.Fatalf("after concurrent writes the store lists %s, which no create returned", b.ID)
+		}
+		got, err := e.s.Get(ctx, b.ID)
+		if err != nil || got != b {
+			t.Fatalf("after concurrent writes, Get(%s) = %+v, %v; want the listed binding %+v", b.ID, got, err, b)
 		}
 	}
 }
