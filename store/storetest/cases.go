@@ -159,8 +159,15 @@ func runCreateCase(t *testing.T, f Factory, c payloadCase) {
 			ResourceType: rbac.ResourceType(raw["resource_type"]),
 			ResourceID:   raw["resource_id"],
 		}
-		_, err := e.s.Create(t.Context(), in)
+		b, err := e.s.Create(t.Context(), in)
 		checkWant(t, c, err, "Create without package validate")
+		if err == nil {
+			want, _ := validate.Default().NewBinding(in)
+			got := rbac.NewBinding{RoleID: b.RoleID, UserID: b.UserID, ResourceType: b.ResourceType, ResourceID: b.ResourceID}
+			if got != want {
+				t.Fatalf("Create without package validate stored %+v; want the input in canonical form %+v", got, want)
+			}
+		}
 	})
 }
 
