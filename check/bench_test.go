@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/rolebind/rbac"
 	"github.com/rolebind/rbac/check"
@@ -306,6 +307,7 @@ func env(b *testing.B, n int) *benchEnv {
 	e := &benchEnv{world: newBenchWorld(n)}
 
 	before := heapInUse()
+	start := time.Now()
 	c, err := check.New(check.Options{})
 	if err != nil {
 		b.Fatal(err)
@@ -319,11 +321,12 @@ func env(b *testing.B, n int) *benchEnv {
 		}
 	})
 	e.checker = c
-	e.checkerBytes = float64(heapInUse()-before) / float64(c.Bindings())
+	built := time.Since(start)
+	e.checkerBytes = float64(int64(heapInUse())-int64(before)) / float64(c.Bindings())
 
 	before = heapInUse()
 	e.base = newBaseline(e.world)
-	e.baseBytes = float64(heapInUse()-before) / float64(len(e.base.bindings))
+	e.baseBytes = float64(int64(heapInUse())-int64(before)) / float64(len(e.base.bindings))
 
 	e.questions = e.world.questions()
 	allowedN := 0
@@ -339,6 +342,7 @@ func env(b *testing.B, n int) *benchEnv {
 	if c.Bindings() != n || allowedN < benchQuestions/5 || allowedN > benchQuestions*4/5 {
 		b.Fatalf("unrealistic world: %d bindings, %d of %d questions allowed", c.Bindings(), allowedN, benchQuestions)
 	}
+	b.Logf("generated and indexed %d bindings in %v; %.0f B/binding (baseline %.0f)", n, built.Round(time.Millisecond), e.checkerBytes, e.baseBytes)
 	benchEnvs[n] = e
 	return e
 }
@@ -365,7 +369,9 @@ func BenchmarkCheck(b *testing.B) {
 				}
 			}
 			sink += allowed
-			b.ReportMetric(e.checkerBytes, "B/binding") // after the loop, which resets metrics
+			// After the loop, which resets metrics.
+			b.ReportMetric(e.checkerBytes, "B/binding")
+			b.ReportMetric(float64(allowed)/float64(b.N), "allowed/op")
 		})
 	}
 }
@@ -385,6 +391,7 @@ func BenchmarkCheckBaseline(b *testing.B) {
 			}
 			sink += allowed
 			b.ReportMetric(e.baseBytes, "B/binding")
+			b.ReportMetric(float64(allowed)/float64(b.N), "allowed/op")
 		})
 	}
 }

@@ -212,34 +212,31 @@ func (c *Checker) Check(userID, permission string, rt rbac.ResourceType, resourc
 	}
 	ix := c.ix.Load()
 	ix.mu.RLock()
-	un, uok := ix.users[userID]
-	rn, rok := ix.res[resourceID]
-	if !uok || !rok || ix.resRecs[rn].kind != kindOf(rt) {
+	u, uok := ix.users[userID]
+	r, rok := ix.res[resourceID]
+	if !uok || !rok || r.kind != kindOf(rt) {
 		ix.mu.RUnlock()
 		return c.checkSlow(userID, permission, rt, resourceID)
 	}
-	r := &ix.resRecs[rn]
-	grants := ix.userRecs[un].grants
 	allowed := false
 	if r.kind == kindSpace {
-		for i := range grants {
-			if grants[i].res == rn {
-				allowed = ix.roleRecs[grants[i].role].perms.Has(bit)
+		for i := range u.grants {
+			if u.grants[i].res == r.n {
+				allowed = ix.roleRecs[u.grants[i].role].perms.Has(bit)
 				break
 			}
 		}
 	} else {
-		sp := r.space
-		for i := range grants {
-			g := &grants[i]
-			if g.res != rn && g.res != sp {
+		for i := range u.grants {
+			g := &u.grants[i]
+			if g.res != r.n && g.res != r.space {
 				continue
 			}
 			perms := &ix.roleRecs[g.role].perms
 			if !perms.Has(bit) {
 				continue
 			}
-			if g.res == rn || !r.restricted || (c.prBit >= 0 && perms.Has(c.prBit)) {
+			if g.res == r.n || !r.restricted || (c.prBit >= 0 && perms.Has(c.prBit)) {
 				allowed = true
 				break
 			}
@@ -260,8 +257,8 @@ func (c *Checker) checkSlow(userID, permission string, rt rbac.ResourceType, res
 	}
 	ix := c.ix.Load()
 	ix.mu.RLock()
-	_, uok := ix.users[userID]
-	_, rok := ix.res[resourceID]
+	_, uok := ix.userNum(userID)
+	_, rok := ix.resNum(resourceID)
 	ix.mu.RUnlock()
 	if !uok || !rok {
 		return false, nil
@@ -373,8 +370,8 @@ func (c *Checker) Explain(userID, permission string, rt rbac.ResourceType, resou
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
 	d := Decision{Reason: NoBinding, Revision: ix.rev}
-	un, uok := ix.users[userID]
-	rn, rok := ix.res[resourceID]
+	un, uok := ix.userNum(userID)
+	rn, rok := ix.resNum(resourceID)
 	if !uok || !rok {
 		return d, nil
 	}

@@ -199,7 +199,7 @@ func (c *Checker) lastAdmin(ix *index, b rbac.Binding) bool {
 	if !c.protectLastAdmin || c.rbcBit < 0 || b.ResourceType != rbac.Space {
 		return false
 	}
-	rn, ok := ix.res[b.ResourceID]
+	rn, ok := ix.resNum(b.ResourceID)
 	if !ok {
 		return false
 	}
@@ -225,8 +225,8 @@ func (ix *index) role(id string) (*roleRec, error) {
 
 // effectiveOf is effective for IDs; unknown IDs hold nothing.
 func (ix *index) effectiveOf(userID, resourceID string, prBit int) PermSet {
-	un, uok := ix.users[userID]
-	rn, rok := ix.res[resourceID]
+	un, uok := ix.userNum(userID)
+	rn, rok := ix.resNum(resourceID)
 	if !uok || !rok {
 		return PermSet{}
 	}

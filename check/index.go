@@ -48,11 +48,11 @@ type index struct {
 	mu  sync.RWMutex
 	rev uint64
 
-	users    map[string]uint32
+	users    map[string]userEntry
 	userRecs []userRec
 	freeUser []uint32
 
-	res     map[string]uint32
+	res     map[string]resEntry
 	resRecs []resRec
 	freeRes []uint32
 
@@ -76,6 +76,23 @@ type userRec struct {
 	grants []grant
 }
 
+// userEntry is what the user map holds: the user's number and, mirrored
+// from its record, its grants, so that a check reaches them without
+// another dependent load (which, in a big index, is another cache miss).
+type userEntry struct {
+	grants []grant
+	n      uint32
+}
+
+// resEntry is what the resource map holds: the resource's number and,
+// mirrored from its record, what a check needs of it.
+type resEntry struct {
+	n          uint32
+	space      uint32
+	kind       uint8
+	restricted bool
+}
+
 type resRec struct {
 	id         string
 	kind       uint8
@@ -97,8 +114,8 @@ type roleRec struct {
 
 func newIndex() *index {
 	return &index{
-		users: map[string]uint32{},
-		res:   map[string]uint32{},
+		users: map[string]userEntry{},
+		res:   map[string]resEntry{},
 		roles: map[string]uint32{},
 	}
 }
@@ -114,9 +131,34 @@ func (u *userRec) grantOn(rn uint32) int {
 	return -1
 }
 
+// userNum returns the number of a known user.
+func (ix *index) userNum(id string) (uint32, bool) {
+	e, ok := ix.users[id]
+	return e.n, ok
+}
+
+// resNum returns the number of a known resource.
+func (ix *index) resNum(id string) (uint32, bool) {
+	e, ok := ix.res[id]
+	return e.n, ok
+}
+
+// syncUser mirrors user n's grants into the user map after they changed
+// length or moved.
+func (ix *index) syncUser(n uint32) {
+	u := &ix.userRecs[n]
+	ix.users[u.id] = userEntry{grants: u.grants, n: n}
+}
+
+// syncRes mirrors resource n's check fields into the resource map.
+func (ix *index) syncRes(n uint32) {
+	r := &ix.resRecs[n]
+	ix.res[r.id] = resEntry{n: n, space: r.space, kind: r.kind, restricted: r.restricted}
+}
+
 func (ix *index) internUser(id string) uint32 {
-	if n, ok := ix.users[id]; ok {
-		return n
+	if e, ok := ix.users[id]; ok {
+		return e.n
 	}
 	var n uint32
 	if k := len(ix.freeUser); k > 0 {
@@ -127,7 +169,7 @@ func (ix *index) internUser(id string) uint32 {
 		n = uint32(len(ix.userRecs))
 		ix.userRecs = append(ix.userRecs, userRec{id: id})
 	}
-	ix.users[id] = n
+	ix.users[id] = userEntry{n: n}
 	return n
 }
 
@@ -141,7 +183,8 @@ func (ix *index) releaseUser(n uint32) {
 }
 
 func (ix *index) internRes(id string, kind uint8) (uint32, error) {
-	if n, ok := ix.res[id]; ok {
+	if e, ok := ix.res[id]; ok {
+		n := e.n
 		if ix.resRecs[n].kind != kind {
 			return 0, fmt.Errorf("check: resource %s is used as two resource types", id)
 		}
@@ -157,7 +200,7 @@ func (ix *index) internRes(id string, kind uint8) (uint32, error) {
 		n = uint32(len(ix.resRecs))
 		ix.resRecs = append(ix.resRecs, rec)
 	}
-	ix.res[id] = n
+	ix.syncRes(n)
 	return n, nil
 }
 
@@ -252,6 +295,7 @@ func (ix *index) putBinding(b rbac.Binding) error {
 	}
 	r := &ix.resRecs[rn]
 	u.grants = append(u.grants, grant{res: rn, role: role, pos: uint32(len(r.users)), id: b.ID})
+	ix.syncUser(un)
 	r.users = append(r.users, un)
 	ix.roleRecs[role].bound++
 	ix.bindings++
@@ -277,6 +321,7 @@ func (ix *index) removeGrant(un uint32, i int) {
 	u.grants[i] = u.grants[k]
 	u.grants[k] = grant{}
 	u.grants = u.grants[:k]
+	ix.syncUser(un)
 	ix.bindings--
 	ix.roleRecs[g.role].bound--
 	ix.releaseRole(g.role)
@@ -284,11 +329,11 @@ func (ix *index) removeGrant(un uint32, i int) {
 }
 
 func (ix *index) deleteBinding(b rbac.Binding) {
-	un, ok := ix.users[b.UserID]
+	un, ok := ix.userNum(b.UserID)
 	if !ok {
 		return
 	}
-	rn, ok := ix.res[b.ResourceID]
+	rn, ok := ix.resNum(b.ResourceID)
 	if !ok {
 		return
 	}
@@ -299,7 +344,7 @@ func (ix *index) deleteBinding(b rbac.Binding) {
 }
 
 func (ix *index) deleteUserBindings(userID string) {
-	un, ok := ix.users[userID]
+	un, ok := ix.userNum(userID)
 	if !ok {
 		return
 	}
@@ -310,7 +355,7 @@ func (ix *index) deleteUserBindings(userID string) {
 }
 
 func (ix *index) deleteResourceBindings(resourceID string) {
-	rn, ok := ix.res[resourceID]
+	rn, ok := ix.resNum(resourceID)
 	if !ok {
 		return
 	}
@@ -346,6 +391,7 @@ func (ix *index) setSpace(projectID, spaceID string) error {
 	p := &ix.resRecs[pn]
 	p.space, p.spacePos = sn, uint32(len(s.projects))
 	s.projects = append(s.projects, pn)
+	ix.syncRes(pn)
 	return nil
 }
 
@@ -362,6 +408,7 @@ func (ix *index) unlinkSpace(pn uint32) {
 	ix.resRecs[moved].spacePos = p.spacePos
 	s.projects = s.projects[:last]
 	p.space, p.spacePos = none, 0
+	ix.syncRes(pn)
 	ix.releaseRes(old)
 }
 
@@ -370,8 +417,9 @@ func (ix *index) setRestricted(projectID string, on bool) error {
 		return fmt.Errorf("check: restriction change without a project id")
 	}
 	if !on {
-		if pn, ok := ix.res[projectID]; ok {
+		if pn, ok := ix.resNum(projectID); ok {
 			ix.resRecs[pn].restricted = false
+			ix.syncRes(pn)
 			ix.releaseRes(pn)
 		}
 		return nil
@@ -381,6 +429,7 @@ func (ix *index) setRestricted(projectID string, on bool) error {
 		return err
 	}
 	ix.resRecs[pn].restricted = true
+	ix.syncRes(pn)
 	return nil
 }
 

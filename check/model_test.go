@@ -309,6 +309,9 @@ func TestCheckerAgreesWithReference(t *testing.T) {
 			m := newModelRun(t, seed)
 			for i := range 1500 {
 				m.step()
+				if err := check.VerifyIndex(m.w.c); err != nil {
+					t.Fatalf("after step %d: %v", i, err)
+				}
 				if i%10 == 9 {
 					m.compareChecks(40)
 				}

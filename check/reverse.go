@@ -75,7 +75,7 @@ func (c *Checker) WhoCan(permission string, rt rbac.ResourceType, resourceID, cu
 	ix := c.ix.Load()
 	ix.mu.RLock()
 	var all []Grant
-	if rn, ok := ix.res[resourceID]; ok {
+	if rn, ok := ix.resNum(resourceID); ok {
 		r := &ix.resRecs[rn]
 		seen := map[uint32]bool{}
 		consider := func(users []uint32) {
@@ -137,7 +137,7 @@ func (c *Checker) ResourcesFor(userID, permission string, rt rbac.ResourceType, 
 	ix := c.ix.Load()
 	ix.mu.RLock()
 	var all []Grant
-	if un, ok := ix.users[userID]; ok {
+	if un, ok := ix.userNum(userID); ok {
 		want := kindOf(rt)
 		seen := map[uint32]bool{}
 		consider := func(rn uint32) {
