@@ -22,7 +22,7 @@ var (
 	spanWriter     = roleID(3) // PROJECT_SPAN_CREATE
 )
 
-func scenarioWorld(t *testing.T) *world {
+func scenarioWorld(t testing.TB) *world {
 	w := newWorld(t, check.Options{})
 	w.role(reader, "Project reader", "PROJECT_READ")
 	w.role(restricter, "Restricter", "PROJECT_READ", "PROJECT_RESTRICT")

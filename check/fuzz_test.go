@@ -1,0 +1,35 @@
+package check_test
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/rolebind/rbac"
+	"github.com/rolebind/rbac/check"
+)
+
+// FuzzCheck feeds untrusted questions to a checker: it must never panic,
+// every error must be invalid input, and Check and Explain must agree.
+func FuzzCheck(f *testing.F) {
+	w := scenarioWorld(f)
+	w.bind(alice, check.MemberRoleID, rbac.Space, s1)
+	w.bind(alice, reader, rbac.Project, p2)
+	f.Add(alice, "PROJECT_READ", "PROJECT", p1)
+	f.Add(alice, "PROJECT_READ", "PROJECT", "UHJvamVjdDoy") // Project:2, the alias
+	f.Add(alice, "SPACE_READ", "SPACE", s1)
+	f.Add("VXNlcjoxOmxQZzJ=", "SPACE_READ", "SPACE", s1)
+	f.Add(alice, "project_read", "space", "")
+	f.Fuzz(func(t *testing.T, user, perm, rt, res string) {
+		ok, err := w.c.Check(user, perm, rbac.ResourceType(rt), res)
+		if err != nil && !errors.Is(err, rbac.ErrInvalid) {
+			t.Fatalf("Check error %v is not invalid input", err)
+		}
+		if err != nil && ok {
+			t.Fatal("Check allowed and failed at once")
+		}
+		d, derr := w.c.Explain(user, perm, rbac.ResourceType(rt), res)
+		if (err == nil) != (derr == nil) || d.Allowed != ok {
+			t.Fatalf("Check says %v, %v; Explain says %+v, %v", ok, err, d, derr)
+		}
+	})
+}
