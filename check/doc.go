@@ -122,6 +122,10 @@
 //     until the changes before it are read from the feed; a feed that no
 //     longer holds them makes the follower load a fresh snapshot.
 //
-// The stores implement [store.ChangeFeed] alongside [store.RoleStore] and
-// [store.ResourceStore].
+// Any store that implements [store.ChangeFeed] (alongside
+// [store.RoleStore] and [store.ResourceStore]) can feed a checker through
+// a [Follower]. A host that keeps the project-to-space links or the
+// restrictions itself feeds them as changes ([store.ProjectSpaceSet],
+// [store.ProjectRestricted]) through [Checker.Apply]: a check never calls
+// out to a slow source.
 package check
