@@ -124,8 +124,10 @@
 //
 // Any store that implements [store.ChangeFeed] (alongside
 // [store.RoleStore] and [store.ResourceStore]) can feed a checker through
-// a [Follower]. A host that keeps the project-to-space links or the
-// restrictions itself feeds them as changes ([store.ProjectSpaceSet],
-// [store.ProjectRestricted]) through [Checker.Apply]: a check never calls
-// out to a slow source.
+// a [Follower]. A host with its own source of truth instead drives a
+// checker by hand, numbering its own changes 1, 2, 3 and passing them to
+// [Checker.Apply] (project links and restrictions are changes too:
+// [store.ProjectSpaceSet], [store.ProjectRestricted]); one checker follows
+// one sequence of revisions, so the two ways do not mix. Either way a
+// check never calls out to a slow source.
 package check
