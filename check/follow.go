@@ -94,6 +94,12 @@ type FollowOptions struct {
 	// subscribed store in this process are applied at once, whatever the
 	// interval.
 	Interval time.Duration
+	// GapTimeout bounds the feed read that fills a gap on the write path
+	// (a local write whose revision jumps past the index's, because
+	// another process wrote in between). The write has committed either
+	// way; on timeout the change waits for the next poll and Err reports
+	// it. 0 means five seconds.
+	GapTimeout time.Duration
 	// OnError, when not nil, is called with each error the follower meets
 	// in the background (a failed poll, a change it cannot apply). The
 	// follower keeps trying; the checker keeps answering from the
@@ -129,6 +135,9 @@ func Follow(ctx context.Context, c *Checker, feed store.ChangeFeed, opts FollowO
 	if opts.Interval <= 0 {
 		opts.Interval = time.Second
 	}
+	if opts.GapTimeout <= 0 {
+		opts.GapTimeout = 5 * time.Second
+	}
 	f := &Follower{c: c, feed: feed, opts: opts, done: make(chan struct{})}
 	// Subscribe first, then load: a write that commits in between is
 	// either in the snapshot or arrives through the subscription (and is
@@ -163,7 +172,9 @@ func (f *Follower) onChange(ch store.Change) {
 	if errors.Is(err, ErrGap) {
 		// Another process wrote in between; its changes are committed
 		// (revision order is commit order), so the feed has them.
-		_, err = f.c.catchUpLocked(context.Background(), f.feed)
+		ctx, cancel := context.WithTimeout(context.Background(), f.opts.GapTimeout)
+		_, err = f.c.catchUpLocked(ctx, f.feed)
+		cancel()
 	}
 	f.report(err)
 }
