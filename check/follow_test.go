@@ -314,3 +314,43 @@ func TestChecksDuringApplies(t *testing.T) {
 		t.Fatalf("%d checks went wrong while changes were applied", n)
 	}
 }
+
+// flakyFeed is a feed whose Changes can be made to fail, as a database
+// that went away would.
+type flakyFeed struct {
+	*feed
+	down atomic.Bool
+}
+
+func (f *flakyFeed) Changes(ctx context.Context, after uint64, limit int) ([]store.Change, error) {
+	if f.down.Load() {
+		return nil, errors.New("database down")
+	}
+	return f.feed.Changes(ctx, after, limit)
+}
+
+func TestFollowerReportsAndRecoversFromFeedErrors(t *testing.T) {
+	is := is.New(t)
+	inner := newFeed()
+	f := &flakyFeed{feed: inner}
+	c, err := check.New(check.Options{})
+	is.NoErr(err)
+	var reported atomic.Int64
+	fl, err := check.Follow(t.Context(), c, f, check.FollowOptions{Interval: 5 * time.Millisecond, OnError: func(error) { reported.Add(1) }})
+	is.NoErr(err)
+	defer fl.Close()
+
+	f.down.Store(true)
+	inner.remote(created(bob, check.AdminRoleID, rbac.Space, s1, 1))
+	rev := inner.write(created(alice, check.AdminRoleID, rbac.Space, s2, 2)) // a gap it cannot fill
+	is.True(c.Revision() < rev)                                                // not applied out of order
+	is.True(fl.Err() != nil)                                                   // the failure is reported
+	is.True(reported.Load() > 0)
+
+	f.down.Store(false)
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	is.NoErr(c.WaitFor(ctx, rev)) // the next poll catches up
+	is.True(allowed(t, c, bob, "SPACE_READ", rbac.Space, s1))
+	is.True(allowed(t, c, alice, "SPACE_READ", rbac.Space, s2))
+}
