@@ -343,8 +343,8 @@ func TestFollowerReportsAndRecoversFromFeedErrors(t *testing.T) {
 	f.down.Store(true)
 	inner.remote(created(bob, check.AdminRoleID, rbac.Space, s1, 1))
 	rev := inner.write(created(alice, check.AdminRoleID, rbac.Space, s2, 2)) // a gap it cannot fill
-	is.True(c.Revision() < rev)                                                // not applied out of order
-	is.True(fl.Err() != nil)                                                   // the failure is reported
+	is.True(c.Revision() < rev)                                              // not applied out of order
+	is.True(fl.Err() != nil)                                                 // the failure is reported
 	is.True(reported.Load() > 0)
 
 	f.down.Store(false)
