@@ -32,6 +32,9 @@
 //
 // Where the contract is silent the suite expects what follows, so that
 // every store behaves the same:
+//   - The store accepts the ID type names of the default table,
+//     [github.com/rolebind/rbac/ids.DefaultTable]: a store that a host can
+//     configure with other names is tested in its default configuration.
 //   - Input is validated before anything is looked up: a change of role to
 //     an ID of the wrong type on a binding that does not exist is invalid
 //     input, not "not found".
