@@ -152,4 +152,3 @@ func testGet(t *testing.T, f Factory) {
 		wantCategory(t, err, catNotFound, "Get of a RoleBinding ID that names nothing")
 	})
 }
-

@@ -61,4 +61,3 @@ func testDelete(t *testing.T, f Factory) {
 		}
 	})
 }
-
