@@ -196,9 +196,11 @@ func testConcurrency(t *testing.T, f Factory) {
 }
 
 // pagingUnderChurn pages through a store while one goroutine deletes
-// bindings among those being paged and another creates and deletes
-// others. Bindings that exist for the whole paging must each appear
-// exactly once, in creation order; nothing may appear twice.
+// bindings among those being paged, another changes the roles of the
+// bindings that stay, and a third creates and deletes others. Bindings that
+// exist for the whole paging must each appear exactly once, in creation
+// order (a change of role does not move a binding); nothing may appear
+// twice.
 func pagingUnderChurn(t *testing.T, e *env, size int) {
 	ctx := t.Context()
 	const n = 150
@@ -241,6 +243,17 @@ func pagingUnderChurn(t *testing.T, e *env, size int) {
 			}
 			if err := e.s.Delete(ctx, doomed[i].ID); err != nil {
 				t.Errorf("churn: Delete: %v; want success", err)
+				return
+			}
+			runtime.Gosched()
+		}
+	})
+	wg.Go(func() { // changes the roles of the bindings that stay
+		r := rand.New(rand.NewPCG(uint64(size), 2))
+		for k := 0; k < 1000 && !stopped(); k++ {
+			b := stable[r.IntN(len(stable))]
+			if _, err := e.s.ChangeRole(ctx, b.ID, rbac.RoleChange{RoleID: roleID(1 + r.IntN(3))}); err != nil {
+				t.Errorf("churn: ChangeRole: %v; want success", err)
 				return
 			}
 			runtime.Gosched()
