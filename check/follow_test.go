@@ -56,8 +56,22 @@ func (f *feed) commit(ch store.Change) store.Change {
 		f.bindings[[2]string{ch.Binding.UserID, ch.Binding.ResourceID}] = ch.Binding
 	case store.BindingDeleted:
 		delete(f.bindings, [2]string{ch.Binding.UserID, ch.Binding.ResourceID})
+	case store.UserBindingsDeleted:
+		for k := range f.bindings {
+			if k[0] == ch.Binding.UserID {
+				delete(f.bindings, k)
+			}
+		}
+	case store.ResourceBindingsDeleted:
+		for k := range f.bindings {
+			if k[1] == ch.Binding.ResourceID {
+				delete(f.bindings, k)
+			}
+		}
 	case store.RoleCreated, store.RoleUpdated:
 		f.roles[ch.Role.ID] = ch.Role
+	case store.RoleDeleted:
+		delete(f.roles, ch.Role.ID)
 	case store.ProjectSpaceSet:
 		f.links[ch.ProjectID] = ch.SpaceID
 	case store.ProjectRestricted:

@@ -27,6 +27,8 @@ type world struct {
 	// bindings remembers each (user, resource) binding, so tests can
 	// change and delete them by what they grant.
 	bindings map[[2]string]rbac.Binding
+	// log, when set, records every change too, as a store's feed would.
+	log *feed
 }
 
 func newWorld(tb testing.TB, opts check.Options) *world {
@@ -42,6 +44,11 @@ func (w *world) apply(ch store.Change) {
 	w.tb.Helper()
 	w.rev++
 	ch.Revision = w.rev
+	if w.log != nil {
+		if rev := w.log.remote(ch); rev != w.rev {
+			w.tb.Fatalf("feed revision %d, world revision %d", rev, w.rev)
+		}
+	}
 	if err := w.c.Apply(ch); err != nil {
 		w.tb.Fatalf("apply %v: %v", ch.Kind, err)
 	}

@@ -46,6 +46,48 @@ func (r *reference) allowed(user, perm string, rt rbac.ResourceType, res string)
 	return r.roles[role][perm]
 }
 
+// contradicts returns what is wrong with decision d by the facts the
+// reference holds, or "": every reason must be true of the data, and the
+// binding it names must be the user's binding on the resource it names.
+func (r *reference) contradicts(user, perm string, rt rbac.ResourceType, res string, d check.Decision) string {
+	direct, hasDirect := r.bindings[[2]string{user, res}]
+	sp, linked := r.space[res]
+	var spaceRole string
+	hasSpace := false
+	if rt == rbac.Project && linked {
+		spaceRole, hasSpace = r.bindings[[2]string{user, sp}]
+	}
+	cutOff := hasSpace && r.restricted[res] && !r.roles[spaceRole]["PROJECT_RESTRICT"]
+	switch d.Reason {
+	case check.Granted:
+		if !hasDirect || !r.roles[direct][perm] || d.ViaID != res || d.RoleID != direct {
+			return "granted, but the binding on the resource does not hold it"
+		}
+	case check.Inherited:
+		if !hasSpace || cutOff || !r.roles[spaceRole][perm] || d.ViaID != sp || d.RoleID != spaceRole {
+			return "inherited, but the space binding does not reach in with it"
+		}
+	case check.Restricted:
+		if !cutOff || d.ViaID != sp {
+			return "restricted, but no space binding is cut off"
+		}
+	case check.RoleLacksPermission:
+		if d.ViaID == res && (!hasDirect || r.roles[direct][perm] || d.RoleID != direct) {
+			return "the named project role is not the user's or holds it"
+		}
+		if d.ViaID != res && (!hasSpace || cutOff || r.roles[spaceRole][perm] || d.RoleID != spaceRole) {
+			return "the named space role is not the user's, is cut off, or holds it"
+		}
+	case check.NoBinding:
+		if hasDirect || hasSpace {
+			return "no binding, but the user has one that reaches the resource"
+		}
+	default:
+		return "unknown reason"
+	}
+	return ""
+}
+
 // modelRun drives a world and the reference with the same random writes
 // and compares their answers.
 type modelRun struct {
@@ -74,6 +116,7 @@ func newModelRun(t *testing.T, seed uint64) *modelRun {
 		},
 		perms: check.DefaultVocabulary().Names(),
 	}
+	m.w.log = newFeed()
 	for i := range 12 {
 		m.users = append(m.users, userID(i+1))
 	}
@@ -231,6 +274,9 @@ func (m *modelRun) compareChecks(n int) {
 		if want && d.BindingID == "" {
 			m.t.Fatalf("rev %d: an allow names no binding: %+v", m.w.rev, d)
 		}
+		if why := m.ref.contradicts(u, perm, rt, res, d); why != "" {
+			m.t.Fatalf("rev %d: Explain(%s, %s, %s %s) = %+v: %s", m.w.rev, u, perm, rt, res, d, why)
+		}
 	}
 }
 
@@ -272,6 +318,39 @@ func (m *modelRun) compareReverse(perm string) {
 			}, func(g check.Grant) string { return g.ResourceID })
 			if !slices.Equal(got, want) {
 				m.t.Fatalf("rev %d: ResourcesFor(%s, %s, %s) = %v; reference says %v", m.w.rev, u, perm, rt, got, want)
+			}
+		}
+	}
+}
+
+// compareWithSnapshot loads a fresh checker from a snapshot of the
+// changes so far, as a process starting up would, and checks that it
+// answers every question as the checker that applied them one by one.
+func (m *modelRun) compareWithSnapshot() {
+	m.t.Helper()
+	fresh, err := check.New(check.Options{})
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	if err := fresh.Load(m.t.Context(), m.w.log); err != nil {
+		m.t.Fatal(err)
+	}
+	if err := check.VerifyIndex(fresh); err != nil {
+		m.t.Fatal(err)
+	}
+	if fresh.Revision() != m.w.rev || fresh.Bindings() != m.w.c.Bindings() {
+		m.t.Fatalf("snapshot at revision %d with %d bindings; live at %d with %d", fresh.Revision(), fresh.Bindings(), m.w.rev, m.w.c.Bindings())
+	}
+	resources := append(slices.Clone(m.spaces), m.projects...)
+	for _, u := range m.users {
+		for _, res := range resources {
+			for _, perm := range questionPerms {
+				rt := m.ref.kinds[res]
+				a, _ := m.w.c.Check(u, perm, rt, res)
+				b, _ := fresh.Check(u, perm, rt, res)
+				if a != b {
+					m.t.Fatalf("Check(%s, %s, %s): live %v, from snapshot %v", u, perm, res, a, b)
+				}
 			}
 		}
 	}
@@ -320,6 +399,7 @@ func TestCheckerAgreesWithReference(t *testing.T) {
 				}
 			}
 			m.compareReverse("PROJECT_READ")
+			m.compareWithSnapshot()
 		})
 	}
 }
