@@ -1,0 +1,295 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io/fs"
+	"math/rand/v2"
+	"net/url"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/rolebind/rbac/ids"
+	"github.com/rolebind/rbac/store"
+	"github.com/rolebind/rbac/validate"
+
+	// The SQLite driver, registered as "sqlite": pure Go, no cgo.
+	_ "modernc.org/sqlite"
+)
+
+// Options configures a store. The zero value is ready to use.
+type Options struct {
+	// Validator checks every input. Nil means [validate.Default]; a host
+	// with its own ID type names passes its own.
+	Validator *validate.Validator
+	// Now is the store's clock for CreatedAt and UpdatedAt. Nil means
+	// [time.Now].
+	Now func() time.Time
+}
+
+// Store is a [store.Store] over database/sql. It is safe for concurrent use,
+// and any number of Stores, in any number of processes, may share one
+// database.
+type Store struct {
+	db      *sql.DB
+	d       *Dialect
+	v       *validate.Validator
+	now     func() time.Time
+	newID   func() (string, error)
+	cursors *store.Cursors
+	q       queries
+	o       ops
+	// ownDB is set when the store opened db itself and so closes it.
+	ownDB bool
+
+	// stmts holds a prepared statement per query text, so a call costs
+	// one statement execution and no parsing. It does not change after
+	// New.
+	stmts  map[string]*sql.Stmt
+	mu     sync.Mutex
+	closed bool
+}
+
+var _ store.Store = (*Store)(nil)
+
+// New returns a store over db, a database the host opened with a driver
+// for dialect d, after bringing the schema up to date (see [Dialect]).
+// Closing the store does not close db.
+//
+// The store's tables are named rbac_*, so they can share a database with
+// the host's own. For SQLite, db should be opened as [OpenSQLite] does
+// (see [SQLiteDSN]): without a busy timeout, concurrent writers fail
+// instead of waiting.
+//
+// Errors: [ErrSchemaTooNew] when the database was made by a newer version
+// of this package; anything else the database reports, wrapped.
+func New(ctx context.Context, db *sql.DB, d *Dialect, opts Options) (*Store, error) {
+	if d != SQLite && d != PostgreSQL {
+		return nil, errors.New("sqlstore: unknown dialect; use sqlstore.SQLite or sqlstore.PostgreSQL")
+	}
+	key, err := migrate(ctx, db, d, 0)
+	if err != nil {
+		return nil, err
+	}
+	s := &Store{
+		db:      db,
+		d:       d,
+		v:       opts.Validator,
+		now:     opts.Now,
+		cursors: store.NewCursors(key),
+		q:       makeQueries(d),
+	}
+	if s.v == nil {
+		s.v = validate.Default()
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	types := s.v.Types()
+	s.newID = func() (string, error) { return types.NewID(ids.RoleBinding) }
+	s.o = s.makeOps()
+	if err := s.prepareAll(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// SQLiteDSN returns the modernc.org/sqlite data source name that
+// [OpenSQLite] uses for the file at path, for a host that opens the
+// *sql.DB itself and hands it to [New].
+func SQLiteDSN(path string) (string, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", fmt.Errorf("sqlstore: sqlite path %q: %w", path, err)
+	}
+	q := url.Values{}
+	// Wait up to 10 s for another connection's write lock instead of
+	// failing at once with "database is locked": writers queue.
+	q.Set("_busy_timeout", "10000")
+	// The store's own tables have no foreign keys, but a host's tables
+	// in the same file may, and SQLite enforces them only on connections
+	// that ask.
+	q.Set("_foreign_keys", "1")
+	// WAL: readers never block the writer nor the writer readers, and a
+	// commit appends to the log instead of rewriting pages in place. It
+	// is a property of the file, kept once set.
+	q.Set("_journal_mode", "WAL")
+	// FULL: every commit is fsynced before it returns. In WAL mode
+	// NORMAL survives a process crash but may lose the last commits on
+	// power loss or an OS crash, and the contract says a write that
+	// returned success is durable. Batch creates amortise the sync.
+	q.Set("_synchronous", "FULL")
+	// BEGIN IMMEDIATE for every transaction: take the write lock up front
+	// (waiting per busy_timeout) so that a transaction that reads and
+	// then writes never fails halfway with a stale snapshot
+	// (SQLITE_BUSY_SNAPSHOT, which no busy timeout waits out).
+	q.Set("_txlock", "immediate")
+	u := url.URL{Scheme: "file", Path: abs, RawQuery: q.Encode()}
+	return u.String(), nil
+}
+
+// OpenSQLite opens, or creates, the SQLite database file at path and
+// returns a store over it. The directory must exist. Closing the store
+// closes the database.
+//
+// Errors, each at open and with nothing written to the file: a missing
+// directory, a file that cannot be opened for writing, a file that is not
+// a SQLite database, and [ErrSchemaTooNew].
+func OpenSQLite(ctx context.Context, path string, opts Options) (*Store, error) {
+	if path == "" {
+		return nil, errors.New("sqlstore: open sqlite: empty path")
+	}
+	dir := filepath.Dir(path)
+	if fi, err := os.Stat(dir); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("sqlstore: open %s: directory %s does not exist: %w", path, dir, err)
+		}
+		return nil, fmt.Errorf("sqlstore: open %s: %w", path, err)
+	} else if !fi.IsDir() {
+		return nil, fmt.Errorf("sqlstore: open %s: %s is not a directory", path, dir)
+	}
+	dsn, err := SQLiteDSN(path)
+	if err != nil {
+		return nil, err
+	}
+	db, err := sql.Open("sqlite", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: open %s: %w", path, err)
+	}
+	// database/sql opens connections without bound by default, and each
+	// SQLite connection has its own page cache. Writers take turns
+	// anyway, and readers scale with cores. Idle connections are kept so
+	// that their prepared statements are too.
+	n := max(4, runtime.GOMAXPROCS(0))
+	db.SetMaxOpenConns(n)
+	db.SetMaxIdleConns(n)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlstore: open %s: %w", path, openError(err))
+	}
+	s, err := New(ctx, db, SQLite, opts)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlstore: open %s: %w", path, err)
+	}
+	s.ownDB = true
+	return s, nil
+}
+
+// openError adds to a SQLite error what it means when opening a file.
+func openError(err error) error {
+	switch classifySQLite(err) {
+	case errNotADB:
+		return fmt.Errorf("file is not a SQLite database: %w", err)
+	case errReadOnly:
+		return fmt.Errorf("database is read-only, and the store must write to it: %w", err)
+	case errCantOpen:
+		return fmt.Errorf("cannot open the database file: %w", err)
+	}
+	return err
+}
+
+// DB returns the database the store works on, so that a host can begin a
+// transaction on it and run the store in it with [Store.WithTx].
+func (s *Store) DB() *sql.DB { return s.db }
+
+// Dialect returns the store's dialect.
+func (s *Store) Dialect() *Dialect { return s.d }
+
+// Close releases the store's prepared statements, and closes the database
+// if [OpenSQLite] opened it. Calls after Close fail (database/sql reports
+// a closed statement).
+func (s *Store) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	var errs []error
+	for _, st := range s.stmts {
+		errs = append(errs, st.Close())
+	}
+	if s.ownDB {
+		errs = append(errs, s.db.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// prepareAll prepares every query of the store once, up front. A
+// transaction then binds them to its own connection (sql.Tx.StmtContext)
+// without taking a second connection from the pool, which a transaction
+// waiting for one while others wait for its lock would deadlock on.
+func (s *Store) prepareAll(ctx context.Context) error {
+	all := []string{s.q.insert, s.q.get, s.q.getForUpdate, s.q.setRole, s.q.delete, s.q.deleteUser, s.q.deleteResource}
+	all = append(all, s.q.list[:]...)
+	s.stmts = make(map[string]*sql.Stmt, len(all))
+	for _, query := range all {
+		st, err := s.db.PrepareContext(ctx, query)
+		if err != nil {
+			s.Close()
+			return fmt.Errorf("sqlstore: prepare: %w", err)
+		}
+		s.stmts[query] = st
+	}
+	return nil
+}
+
+// prepared returns the prepared statement for query.
+func (s *Store) prepared(query string) (*sql.Stmt, error) {
+	st, ok := s.stmts[query]
+	if !ok {
+		return nil, fmt.Errorf("sqlstore: query was not prepared: %s", query)
+	}
+	return st, nil
+}
+
+// maxAttempts bounds how often an operation is retried after the engine
+// gave up on it for reasons that go away on their own (see errBusy).
+const maxAttempts = 5
+
+// retry runs op until it succeeds, fails for good, or has been tried
+// maxAttempts times. Only errors the dialect calls busy are retried: each
+// attempt is a whole statement or transaction that wrote nothing.
+func (s *Store) retry(ctx context.Context, op func() error) error {
+	for attempt := 1; ; attempt++ {
+		err := op()
+		if err == nil || attempt == maxAttempts || s.d.classify(err) != errBusy {
+			return err
+		}
+		// Back off a little, with jitter, so retries do not collide.
+		wait := time.Duration(attempt) * time.Duration(1+rand.IntN(5)) * time.Millisecond
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return err
+		case <-t.C:
+		}
+	}
+}
+
+// pool returns a runner that executes each statement on its own, outside
+// any transaction.
+func (s *Store) pool() runner { return runner{s: s} }
+
+// inTx runs fn in a transaction of its own and commits it, retrying the
+// whole transaction when the engine gave up on it.
+func (s *Store) inTx(ctx context.Context, fn func(r runner) error) error {
+	return s.retry(ctx, func() error {
+		tx, err := s.db.BeginTx(ctx, nil)
+		if err != nil {
+			return err
+		}
+		if err := fn(runner{s: s, tx: tx}); err != nil {
+			_ = tx.Rollback()
+			return err
+		}
+		return tx.Commit()
+	})
+}

@@ -1,0 +1,209 @@
+package sqlstore_test
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/matryer/is"
+
+	"github.com/rolebind/rbac/sqlstore"
+	"github.com/rolebind/rbac/store"
+	"github.com/rolebind/rbac/store/storetest"
+)
+
+// engine makes stores on one database engine for the shared tests.
+type engine struct {
+	name string
+	// open returns a new, empty store; every call gets its own database
+	// (SQLite file or PostgreSQL schema), dropped at cleanup.
+	open func(tb testing.TB, opts sqlstore.Options) *sqlstore.Store
+	// db opens another handle on the database of s, as another process
+	// would.
+	db func(tb testing.TB, s *sqlstore.Store) *sql.DB
+}
+
+var sqliteEngine = engine{
+	name: "sqlite",
+	open: func(tb testing.TB, opts sqlstore.Options) *sqlstore.Store {
+		return openSQLite(tb, filepath.Join(tb.TempDir(), "rbac.db"), opts)
+	},
+	db: func(tb testing.TB, s *sqlstore.Store) *sql.DB {
+		tb.Helper()
+		var path string
+		err := s.DB().QueryRowContext(context.Background(), "SELECT file FROM pragma_database_list WHERE name = 'main'").Scan(&path)
+		if err != nil {
+			tb.Fatalf("find database file: %v", err)
+		}
+		dsn, err := sqlstore.SQLiteDSN(path)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		db, err := sql.Open("sqlite", dsn)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		tb.Cleanup(func() { db.Close() })
+		return db
+	},
+}
+
+var postgresEngine = engine{
+	name: "postgres",
+	open: func(tb testing.TB, opts sqlstore.Options) *sqlstore.Store {
+		tb.Helper()
+		db := postgresDB(tb, newSchema(tb))
+		s, err := sqlstore.New(context.Background(), db, sqlstore.PostgreSQL, opts)
+		if err != nil {
+			tb.Fatalf("new postgres store: %v", err)
+		}
+		tb.Cleanup(func() { s.Close() })
+		return s
+	},
+	db: func(tb testing.TB, s *sqlstore.Store) *sql.DB {
+		tb.Helper()
+		var schema string
+		if err := s.DB().QueryRowContext(context.Background(), "SELECT current_schema()").Scan(&schema); err != nil {
+			tb.Fatalf("find schema: %v", err)
+		}
+		return postgresDB(tb, schema)
+	},
+}
+
+var engines = []engine{sqliteEngine, postgresEngine}
+
+// openSQLite opens a store on the file at path and closes it at cleanup.
+func openSQLite(tb testing.TB, path string, opts sqlstore.Options) *sqlstore.Store {
+	tb.Helper()
+	s, err := sqlstore.OpenSQLite(context.Background(), path, opts)
+	if err != nil {
+		tb.Fatalf("open sqlite store: %v", err)
+	}
+	tb.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			tb.Errorf("close store: %v", err)
+		}
+	})
+	return s
+}
+
+// postgresDSN returns the DSN of the test server, or skips tb (fails it
+// when CI is set: CI never skips the PostgreSQL tests silently).
+func postgresDSN(tb testing.TB) string {
+	tb.Helper()
+	dsn := os.Getenv("RBAC_POSTGRES_DSN")
+	if dsn != "" {
+		return dsn
+	}
+	const how = "RBAC_POSTGRES_DSN is not set; to run the PostgreSQL tests, start a server " +
+		"(source .ci/postgres.sh does) and set RBAC_POSTGRES_DSN=postgres://user@127.0.0.1:port/db"
+	if os.Getenv("CI") != "" {
+		tb.Fatal(how + " (CI is set, so this fails instead of skipping)")
+	}
+	tb.Skip(how)
+	return ""
+}
+
+// newSchema makes a schema with a random name for one test, dropped at
+// cleanup, so that tests running in parallel do not see each other.
+func newSchema(tb testing.TB) string {
+	tb.Helper()
+	dsn := postgresDSN(tb)
+	admin, err := sql.Open("pgx", dsn)
+	if err != nil {
+		tb.Fatalf("postgres: %v", err)
+	}
+	defer admin.Close()
+	ctx := context.Background()
+	if err := admin.PingContext(ctx); err != nil {
+		tb.Fatalf("postgres at RBAC_POSTGRES_DSN is unreachable: %v", err)
+	}
+	var b [8]byte
+	rand.Read(b[:])
+	schema := "rbac_test_" + hex.EncodeToString(b[:])
+	if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
+		tb.Fatalf("create schema: %v", err)
+	}
+	tb.Cleanup(func() {
+		db, err := sql.Open("pgx", dsn)
+		if err != nil {
+			tb.Errorf("drop schema: %v", err)
+			return
+		}
+		defer db.Close()
+		if _, err := db.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE"); err != nil {
+			tb.Errorf("drop schema: %v", err)
+		}
+	})
+	return schema
+}
+
+// postgresDB opens a handle whose connections all work in schema.
+func postgresDB(tb testing.TB, schema string) *sql.DB {
+	tb.Helper()
+	cfg, err := pgx.ParseConfig(postgresDSN(tb))
+	if err != nil {
+		tb.Fatalf("RBAC_POSTGRES_DSN: %v", err)
+	}
+	cfg.RuntimeParams["search_path"] = schema
+	db := stdlib.OpenDB(*cfg)
+	db.SetMaxOpenConns(8)
+	tb.Cleanup(func() { db.Close() })
+	return db
+}
+
+// eachEngine runs test once per engine, as parallel subtests.
+func eachEngine(t *testing.T, test func(t *testing.T, e engine)) {
+	for _, e := range engines {
+		t.Run(e.name, func(t *testing.T) {
+			t.Parallel()
+			test(t, e)
+		})
+	}
+}
+
+func factory(e engine) storetest.Factory {
+	return func(tb testing.TB, opts storetest.Options) store.Store {
+		return e.open(tb, sqlstore.Options{Now: opts.Now})
+	}
+}
+
+func TestConformance(t *testing.T) {
+	eachEngine(t, func(t *testing.T, e engine) {
+		storetest.Run(t, factory(e))
+	})
+}
+
+// TestSharedCases runs the contract's public cases from the shared file,
+// which may be newer than the copy the suite embeds.
+func TestSharedCases(t *testing.T) {
+	data, err := os.ReadFile(filepath.Join("..", "..", "shared", "testdata", "cases.json"))
+	if err != nil {
+		t.Fatalf("read the shared cases: %v", err)
+	}
+	eachEngine(t, func(t *testing.T, e engine) {
+		storetest.RunCases(t, factory(e), data)
+	})
+}
+
+func TestDSN(t *testing.T) {
+	is := is.New(t)
+	dsn, err := sqlstore.SQLiteDSN("/tmp/a b?c.db")
+	is.NoErr(err)
+	u, err := url.Parse(dsn)
+	is.NoErr(err)
+	is.Equal(u.Scheme, "file")
+	is.Equal(u.Path, "/tmp/a b?c.db") // the path survives escaping
+	q := u.Query()
+	is.Equal(q.Get("_txlock"), "immediate")
+	is.Equal(q.Get("_journal_mode"), "WAL")
+	is.True(strings.HasPrefix(dsn, "file:///tmp/a%20b%3Fc.db?"))
+}
