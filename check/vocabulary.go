@@ -156,8 +156,10 @@ type permTable struct {
 
 func newPermTable(names []string) permTable {
 	for bits := 12; bits <= 16; bits++ {
+		slots := make([]uint16, 1<<bits)
 		for seed := uint64(1); seed <= 200; seed++ {
-			t := permTable{seed: seed*0x9e3779b97f4a7c15 | 1, shift: uint(64 - bits), slots: make([]uint16, 1<<bits)}
+			clear(slots)
+			t := permTable{seed: seed*0x9e3779b97f4a7c15 | 1, shift: uint(64 - bits), slots: slots}
 			ok := true
 			for i, p := range names {
 				h := t.hash(p)
