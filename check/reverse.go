@@ -80,7 +80,9 @@ func (c *Checker) WhoCan(permission string, rt rbac.ResourceType, resourceID, cu
 		seen := map[uint32]bool{}
 		consider := func(users []uint32) {
 			for _, un := range users {
-				if seen[un] {
+				// Users up to the cursor were on earlier pages: skip
+				// them before the work of explaining.
+				if seen[un] || (after != "" && ix.userRecs[un].id <= after) {
 					continue
 				}
 				seen[un] = true
@@ -141,7 +143,7 @@ func (c *Checker) ResourcesFor(userID, permission string, rt rbac.ResourceType, 
 		want := kindOf(rt)
 		seen := map[uint32]bool{}
 		consider := func(rn uint32) {
-			if seen[rn] || ix.resRecs[rn].kind != want {
+			if seen[rn] || ix.resRecs[rn].kind != want || (after != "" && ix.resRecs[rn].id <= after) {
 				return
 			}
 			seen[rn] = true
@@ -179,17 +181,12 @@ func (ix *index) grantOf(un uint32, rt rbac.ResourceType, resourceID string, ex 
 	}
 }
 
-// page sorts all by key, keeps those after the cursor's key, and cuts one
-// page.
+// page cuts one page from all, whose keys all come after the cursor's:
+// the limit smallest keys, in order, and whether more follow. It keeps
+// the limit+1 smallest in a bounded max-heap, so a page costs
+// O(n log limit) rather than sorting every candidate.
 func (c *Checker) page(all []Grant, key func(Grant) string, q, after string, limit int, rev uint64) GrantPage {
-	slices.SortFunc(all, func(a, b Grant) int { return strings.Compare(key(a), key(b)) })
-	if after != "" {
-		i, _ := slices.BinarySearchFunc(all, after, func(g Grant, k string) int { return strings.Compare(key(g), k) })
-		for i < len(all) && key(all[i]) <= after {
-			i++
-		}
-		all = all[i:]
-	}
+	all = smallest(all, limit+1, func(a, b Grant) int { return strings.Compare(key(a), key(b)) })
 	p := GrantPage{Grants: all, Revision: rev}
 	if len(all) > limit {
 		p.Grants, p.HasMore = all[:limit:limit], true
@@ -199,6 +196,44 @@ func (c *Checker) page(all []Grant, key func(Grant) string, q, after string, lim
 		p.Grants = []Grant{}
 	}
 	return p
+}
+
+// smallest returns the k smallest elements of s under cmp, sorted,
+// reusing s's storage.
+func smallest[T any](s []T, k int, cmp func(a, b T) int) []T {
+	if len(s) <= k {
+		slices.SortFunc(s, cmp)
+		return s
+	}
+	// s[:k] is a max-heap of the k smallest seen so far.
+	h := s[:k]
+	down := func(i int) {
+		for {
+			l := 2*i + 1
+			if l >= k {
+				return
+			}
+			if r := l + 1; r < k && cmp(h[r], h[l]) > 0 {
+				l = r
+			}
+			if cmp(h[l], h[i]) <= 0 {
+				return
+			}
+			h[i], h[l] = h[l], h[i]
+			i = l
+		}
+	}
+	for i := k/2 - 1; i >= 0; i-- {
+		down(i)
+	}
+	for _, x := range s[k:] {
+		if cmp(x, h[0]) < 0 {
+			h[0] = x
+			down(0)
+		}
+	}
+	slices.SortFunc(h, cmp)
+	return h
 }
 
 func pageLimit(errs *rbac.FieldErrors, n int) int {
