@@ -107,9 +107,10 @@ func failed(results []BatchResult) bool {
 	return false
 }
 
-// createBatch validates every item, then inserts the valid ones in order
-// with one prepared statement. For an all-or-nothing batch with an invalid
-// item it inserts nothing.
+// createBatch validates every item, then inserts the valid ones in order.
+// It inserts even when an all-or-nothing batch is bound to fail (the
+// caller rolls back), so that every failing item reports its own reason:
+// a conflict as well as invalid input.
 func (r runner) createBatch(ctx context.Context, nbs []rbac.NewBinding, opts BatchOptions) ([]BatchResult, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
@@ -119,20 +120,18 @@ func (r runner) createBatch(ctx context.Context, nbs []rbac.NewBinding, opts Bat
 	for i, nb := range nbs {
 		valid[i], results[i].Err = r.s.v.NewBinding(nb)
 	}
-	if !(opts.AllOrNothing && failed(results)) {
-		for i, nb := range valid {
-			if results[i].Err != nil {
-				continue
-			}
-			b, err := r.create(ctx, nb)
-			switch {
-			case err == nil:
-				results[i].Binding = b
-			case errors.Is(err, rbac.ErrConflict):
-				results[i].Err = err
-			default:
-				return nil, fmt.Errorf("item %d: %w", i, err)
-			}
+	for i, nb := range valid {
+		if results[i].Err != nil {
+			continue
+		}
+		b, err := r.create(ctx, nb)
+		switch {
+		case err == nil:
+			results[i].Binding = b
+		case errors.Is(err, rbac.ErrConflict):
+			results[i].Err = err
+		default:
+			return nil, fmt.Errorf("item %d: %w", i, err)
 		}
 	}
 	if opts.AllOrNothing && failed(results) {

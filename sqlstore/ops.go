@@ -207,8 +207,8 @@ var _ store.Store = (*TxStore)(nil)
 // transaction that reads before it writes needs.
 func (s *Store) WithTx(tx *sql.Tx) *TxStore {
 	r := runner{s: s, tx: tx}
-	return &TxStore{o: ops{s: s, run: func(_ context.Context, _ bool, fn func(r runner) error) error {
-		return fn(r)
+	return &TxStore{o: ops{s: s, run: func(ctx context.Context, _ bool, fn func(r runner) error) error {
+		return withCtxErr(ctx, fn(r))
 	}}}
 }
 

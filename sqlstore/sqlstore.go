@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/rolebind/rbac"
 	"github.com/rolebind/rbac/ids"
 	"github.com/rolebind/rbac/store"
 	"github.com/rolebind/rbac/validate"
@@ -260,7 +261,7 @@ func (s *Store) retry(ctx context.Context, op func() error) error {
 	for attempt := 1; ; attempt++ {
 		err := op()
 		if err == nil || attempt == maxAttempts || s.d.classify(err) != errBusy {
-			return err
+			return withCtxErr(ctx, err)
 		}
 		// Back off a little, with jitter, so retries do not collide.
 		wait := time.Duration(attempt) * time.Duration(1+rand.IntN(5)) * time.Millisecond
@@ -268,7 +269,7 @@ func (s *Store) retry(ctx context.Context, op func() error) error {
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return err
+			return withCtxErr(ctx, err)
 		case <-t.C:
 		}
 	}
@@ -292,4 +293,19 @@ func (s *Store) inTx(ctx context.Context, fn func(r runner) error) error {
 		}
 		return tx.Commit()
 	})
+}
+
+// withCtxErr makes err wrap the context's error when the context ended,
+// so that callers can tell with errors.Is: database/sql reports a
+// transaction it rolled back on cancellation as sql.ErrTxDone.
+func withCtxErr(ctx context.Context, err error) error {
+	if err == nil || errors.Is(err, rbac.ErrInvalid) || errors.Is(err, rbac.ErrNotFound) || errors.Is(err, rbac.ErrConflict) {
+		// A category is a definite answer, whatever the context did
+		// since.
+		return err
+	}
+	if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
+		return fmt.Errorf("%w: %w", cerr, err)
+	}
+	return err
 }

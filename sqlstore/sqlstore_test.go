@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -22,7 +23,8 @@ import (
 
 // engine makes stores on one database engine for the shared tests.
 type engine struct {
-	name string
+	name    string
+	dialect *sqlstore.Dialect
 	// open returns a new, empty store; every call gets its own database
 	// (SQLite file or PostgreSQL schema), dropped at cleanup.
 	open func(tb testing.TB, opts sqlstore.Options) *sqlstore.Store
@@ -32,18 +34,14 @@ type engine struct {
 }
 
 var sqliteEngine = engine{
-	name: "sqlite",
+	name:    "sqlite",
+	dialect: sqlstore.SQLite,
 	open: func(tb testing.TB, opts sqlstore.Options) *sqlstore.Store {
 		return openSQLite(tb, filepath.Join(tb.TempDir(), "rbac.db"), opts)
 	},
 	db: func(tb testing.TB, s *sqlstore.Store) *sql.DB {
 		tb.Helper()
-		var path string
-		err := s.DB().QueryRowContext(context.Background(), "SELECT file FROM pragma_database_list WHERE name = 'main'").Scan(&path)
-		if err != nil {
-			tb.Fatalf("find database file: %v", err)
-		}
-		dsn, err := sqlstore.SQLiteDSN(path)
+		dsn, err := sqlstore.SQLiteDSN(dbFile(tb, s))
 		if err != nil {
 			tb.Fatal(err)
 		}
@@ -57,7 +55,8 @@ var sqliteEngine = engine{
 }
 
 var postgresEngine = engine{
-	name: "postgres",
+	name:    "postgres",
+	dialect: sqlstore.PostgreSQL,
 	open: func(tb testing.TB, opts sqlstore.Options) *sqlstore.Store {
 		tb.Helper()
 		db := postgresDB(tb, newSchema(tb))
@@ -79,6 +78,24 @@ var postgresEngine = engine{
 }
 
 var engines = []engine{sqliteEngine, postgresEngine}
+
+// sql rewrites the ? placeholders of a test's query for the engine.
+func (e engine) sql(q string) string {
+	if e.dialect != sqlstore.PostgreSQL {
+		return q
+	}
+	var b strings.Builder
+	n := 0
+	for _, r := range q {
+		if r == '?' {
+			n++
+			fmt.Fprintf(&b, "$%d", n)
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
 
 // openSQLite opens a store on the file at path and closes it at cleanup.
 func openSQLite(tb testing.TB, path string, opts sqlstore.Options) *sqlstore.Store {
