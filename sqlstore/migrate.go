@@ -97,6 +97,17 @@ func migrate(ctx context.Context, db *sql.DB, d *Dialect, target int) (key []byt
 	if target == 0 {
 		target = len(ms)
 	}
+	// Opening a connection to a new SQLite file switches it to WAL,
+	// which fails at once (no busy timeout) while another process does
+	// the same; the whole migration is safe to try again.
+	err = retryBusy(ctx, d, 20, func() error {
+		key, err = migrateOnce(ctx, db, d, ms, target)
+		return err
+	})
+	return key, err
+}
+
+func migrateOnce(ctx context.Context, db *sql.DB, d *Dialect, ms []migration, target int) (key []byte, err error) {
 	conn, err := db.Conn(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: migrate: %w", err)
@@ -145,7 +156,7 @@ func lockedTx(ctx context.Context, conn *sql.Conn, d *Dialect, fn func(context.C
 	// one's work instead of racing it. database/sql's BeginTx cannot ask
 	// for it, so the transaction is spelled out on one connection.
 	if _, err := conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
-		return fmt.Errorf("sqlstore: migrate: begin: %w", openError(err))
+		return fmt.Errorf("sqlstore: migrate: begin: %w", d.openError(err))
 	}
 	done := false
 	defer func() {
@@ -195,7 +206,34 @@ func migrateLocked(ctx context.Context, ex execQuerier, d *Dialect, ms []migrati
 		// table may not exist yet.
 		return nil, nil
 	}
-	return cursorKey(ctx, ex, d)
+	key, err := cursorKey(ctx, ex, d)
+	if err != nil {
+		return nil, err
+	}
+	if err := probeWrite(ctx, ex, d); err != nil {
+		return nil, err
+	}
+	return key, nil
+}
+
+// probeWrite checks that the database takes writes, so that a read-only
+// database fails at open with a clear error instead of at the first
+// create. The write changes nothing and is undone.
+func probeWrite(ctx context.Context, ex execQuerier, d *Dialect) error {
+	if _, err := ex.ExecContext(ctx, "SAVEPOINT rbac_probe"); err != nil {
+		return fmt.Errorf("sqlstore: check the database is writable: %w", err)
+	}
+	_, err := ex.ExecContext(ctx, d.rebind("UPDATE rbac_meta SET value = value WHERE key = ?"), cursorKeyName)
+	if _, rbErr := ex.ExecContext(ctx, "ROLLBACK TO SAVEPOINT rbac_probe"); rbErr != nil && err == nil {
+		err = rbErr
+	}
+	if _, relErr := ex.ExecContext(ctx, "RELEASE SAVEPOINT rbac_probe"); relErr != nil && err == nil {
+		err = relErr
+	}
+	if err != nil {
+		return fmt.Errorf("sqlstore: check the database is writable: %w", d.openError(err))
+	}
+	return nil
 }
 
 // schemaVersion returns the database's schema version, 0 for a database
@@ -203,7 +241,7 @@ func migrateLocked(ctx context.Context, ex execQuerier, d *Dialect, ms []migrati
 func schemaVersion(ctx context.Context, ex execQuerier, d *Dialect) (int, error) {
 	var exists bool
 	if err := ex.QueryRowContext(ctx, d.versionTableExists).Scan(&exists); err != nil {
-		return 0, fmt.Errorf("sqlstore: migrate: read schema version: %w", openError(err))
+		return 0, fmt.Errorf("sqlstore: migrate: read schema version: %w", d.openError(err))
 	}
 	if !exists {
 		return 0, nil

@@ -169,9 +169,9 @@ func OpenSQLite(ctx context.Context, path string, opts Options) (*Store, error) 
 	n := max(4, runtime.GOMAXPROCS(0))
 	db.SetMaxOpenConns(n)
 	db.SetMaxIdleConns(n)
-	if err := db.PingContext(ctx); err != nil {
+	if err := retryBusy(ctx, SQLite, 20, func() error { return db.PingContext(ctx) }); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("sqlstore: open %s: %w", path, openError(err))
+		return nil, fmt.Errorf("sqlstore: open %s: %w", path, SQLite.openError(err))
 	}
 	s, err := New(ctx, db, SQLite, opts)
 	if err != nil {
@@ -182,15 +182,17 @@ func OpenSQLite(ctx context.Context, path string, opts Options) (*Store, error) 
 	return s, nil
 }
 
-// openError adds to a SQLite error what it means when opening a file.
-func openError(err error) error {
-	switch classifySQLite(err) {
+// openError adds to a driver error what it means when opening a database.
+func (d *Dialect) openError(err error) error {
+	switch d.classify(err) {
 	case errNotADB:
 		return fmt.Errorf("file is not a SQLite database: %w", err)
 	case errReadOnly:
 		return fmt.Errorf("database is read-only, and the store must write to it: %w", err)
 	case errCantOpen:
 		return fmt.Errorf("cannot open the database file: %w", err)
+	case errBusy:
+		return fmt.Errorf("the database stayed locked by another connection for longer than the busy timeout: %w", err)
 	}
 	return err
 }
@@ -250,17 +252,12 @@ func (s *Store) prepared(query string) (*sql.Stmt, error) {
 	return st, nil
 }
 
-// maxAttempts bounds how often an operation is retried after the engine
-// gave up on it for reasons that go away on their own (see errBusy).
-const maxAttempts = 5
-
-// retry runs op until it succeeds, fails for good, or has been tried
-// maxAttempts times. Only errors the dialect calls busy are retried: each
-// attempt is a whole statement or transaction that wrote nothing.
-func (s *Store) retry(ctx context.Context, op func() error) error {
+// retryBusy runs op up to attempts times while it fails with an error the
+// dialect calls busy, backing off a little longer each time.
+func retryBusy(ctx context.Context, d *Dialect, attempts int, op func() error) error {
 	for attempt := 1; ; attempt++ {
 		err := op()
-		if err == nil || attempt == maxAttempts || s.d.classify(err) != errBusy {
+		if err == nil || attempt == attempts || d.classify(err) != errBusy {
 			return withCtxErr(ctx, err)
 		}
 		// Back off a little, with jitter, so retries do not collide.
@@ -273,6 +270,17 @@ func (s *Store) retry(ctx context.Context, op func() error) error {
 		case <-t.C:
 		}
 	}
+}
+
+// maxAttempts bounds how often an operation is retried after the engine
+// gave up on it for reasons that go away on their own (see errBusy).
+const maxAttempts = 5
+
+// retry runs op until it succeeds, fails for good, or has been tried
+// maxAttempts times. Only errors the dialect calls busy are retried: each
+// attempt is a whole statement or transaction that wrote nothing.
+func (s *Store) retry(ctx context.Context, op func() error) error {
+	return retryBusy(ctx, s.d, maxAttempts, op)
 }
 
 // pool returns a runner that executes each statement on its own, outside
