@@ -93,21 +93,52 @@ func makeQueries(d *Dialect) queries {
 type runner struct {
 	s  *Store
 	tx *sql.Tx
+	// txStmts, when not nil, keeps the statements bound to tx for the
+	// runner's next calls, for loops such as a batch create.
+	txStmts map[string]*sql.Stmt
 }
 
 // stmt returns the prepared statement for query, bound to the runner's
 // transaction if it has one; done releases it.
 func (r runner) stmt(ctx context.Context, query string) (st *sql.Stmt, done func(), err error) {
 	st, err = r.s.prepared(query)
+	if err != nil && r.tx != nil {
+		// A query the store did not prepare, such as a batch insert of
+		// some number of rows: prepared on the transaction's own
+		// connection, and kept if the runner keeps statements.
+		if txst, ok := r.txStmts[query]; ok {
+			return txst, noop, nil
+		}
+		st, err = r.tx.PrepareContext(ctx, query)
+		if err != nil {
+			return nil, nil, err
+		}
+		if r.txStmts != nil {
+			r.txStmts[query] = st
+			return st, noop, nil
+		}
+		return st, func() { st.Close() }, nil
+	}
 	if err != nil {
 		return nil, nil, err
 	}
 	if r.tx == nil {
-		return st, func() {}, nil
+		return st, noop, nil
+	}
+	if r.txStmts != nil {
+		if txst, ok := r.txStmts[query]; ok {
+			return txst, noop, nil
+		}
+		// Closed with the transaction.
+		txst := r.tx.StmtContext(ctx, st)
+		r.txStmts[query] = txst
+		return txst, noop, nil
 	}
 	st = r.tx.StmtContext(ctx, st)
 	return st, func() { st.Close() }, nil
 }
+
+func noop() {}
 
 func (r runner) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	st, done, err := r.stmt(ctx, query)

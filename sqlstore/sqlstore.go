@@ -130,6 +130,12 @@ func SQLiteDSN(path string) (string, error) {
 	// then writes never fails halfway with a stale snapshot
 	// (SQLITE_BUSY_SNAPSHOT, which no busy timeout waits out).
 	q.Set("_txlock", "immediate")
+	// Statement journals (which let one statement of a transaction be
+	// undone alone, as ON CONFLICT and triggers need) and temporary
+	// tables in memory, not in temporary files: a batch create would
+	// otherwise write each row to a temp file besides the WAL.
+	q.Add("_pragma", "temp_store(MEMORY)")
+	q.Add("_pragma", "cache_size(-16000)")
 	u := url.URL{Scheme: "file", Path: abs, RawQuery: q.Encode()}
 	return u.String(), nil
 }

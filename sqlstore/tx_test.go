@@ -148,6 +148,31 @@ func TestBatchCreate(t *testing.T) {
 			is.Equal(count(t, s), 3)
 		})
 
+		t.Run("a batch larger than one statement finds duplicates across statements", func(t *testing.T) {
+			is := is.New(t)
+			s := e.open(t, sqlstore.Options{})
+			var nbs []rbac.NewBinding
+			for i := range 450 {
+				nbs = append(nbs, newBinding(i, i, 1))
+			}
+			nbs[5] = newBinding(4, 4, 2)     // same slot as the item before it
+			nbs[449] = newBinding(10, 10, 3) // same slot as an item hundreds before
+			res, err := s.CreateBatch(ctx, nbs, sqlstore.BatchOptions{})
+			is.NoErr(err)
+			for i, r := range res {
+				if i == 5 || i == 449 {
+					is.True(errors.Is(r.Err, rbac.ErrConflict)) // the later duplicate conflicts
+					continue
+				}
+				is.NoErr(r.Err)
+				is.Equal(r.Binding.UserID, nbs[i].UserID) // each result at its item's index
+			}
+			got, err := s.Get(ctx, res[10].Binding.ID)
+			is.NoErr(err)
+			is.Equal(got.RoleID, roleID(1)) // the first of two duplicates wins
+			is.Equal(count(t, s), 448)
+		})
+
 		t.Run("an all-or-nothing batch with one bad item creates nothing", func(t *testing.T) {
 			is := is.New(t)
 			s := e.open(t, sqlstore.Options{})
@@ -189,24 +214,26 @@ func TestBatchCreate(t *testing.T) {
 		t.Run("a batch with a cancelled context creates nothing", func(t *testing.T) {
 			is := is.New(t)
 			// The clock cancels the context while the batch is halfway
-			// through: the store reads it once per item.
+			// through: the store reads it once per statement, and 1,000
+			// bindings take several.
 			cctx, cancel := context.WithCancel(ctx)
 			defer cancel()
 			calls := 0
 			s := e.open(t, sqlstore.Options{Now: func() time.Time {
 				calls++
-				if calls == 50 {
+				if calls == 3 {
 					cancel()
 				}
 				return time.Now()
 			}})
 			var nbs []rbac.NewBinding
-			for i := range 100 {
+			for i := range 1000 {
 				nbs = append(nbs, newBinding(i, i, 1))
 			}
 			res, err := s.CreateBatch(cctx, nbs, sqlstore.BatchOptions{})
 			is.True(errors.Is(err, context.Canceled)) // the context's error
 			is.Equal(res, nil)
+			is.True(calls >= 3)      // the context ended halfway
 			is.Equal(count(t, s), 0) // nothing half-applied
 		})
 	})
