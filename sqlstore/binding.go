@@ -70,8 +70,17 @@ func makeQueries(d *Dialect) queries {
 	for mask := range q.list {
 		var b strings.Builder
 		b.WriteString("SELECT seq, " + bindingColumns + " FROM rbac_role_bindings WHERE seq > ?")
+		// A user has a few bindings and a resource a few dozen, while a
+		// role or a resource type may have most of them. When a narrow
+		// filter is there, the broad ones are checked row by row and
+		// kept from choosing the index: a planner without statistics
+		// (SQLite's, until someone runs ANALYZE) would otherwise walk
+		// a role's whole index to find one user's bindings.
+		narrow := mask&(filterUser|filterResource) != 0
 		if mask&filterType != 0 {
-			b.WriteString(" AND resource_type = ?")
+			// The resource index starts with the type, so the type
+			// stays usable next to a resource.
+			b.WriteString(" AND " + d.unindexed("resource_type", narrow && mask&filterResource == 0) + " = ?")
 		}
 		if mask&filterUser != 0 {
 			b.WriteString(" AND user_id = ?")
@@ -80,7 +89,7 @@ func makeQueries(d *Dialect) queries {
 			b.WriteString(" AND resource_id = ?")
 		}
 		if mask&filterRole != 0 {
-			b.WriteString(" AND role_id = ?")
+			b.WriteString(" AND " + d.unindexed("role_id", narrow) + " = ?")
 		}
 		b.WriteString(" ORDER BY seq LIMIT ?")
 		q.list[mask] = d.rebind(b.String())

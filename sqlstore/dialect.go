@@ -78,6 +78,16 @@ var (
 	}
 )
 
+// unindexed returns col, spelled so that the query planner does not pick
+// an index for a comparison with it when hint is set. SQLite reads a unary
+// + that way; PostgreSQL plans by statistics and needs no hint.
+func (d *Dialect) unindexed(col string, hint bool) string {
+	if hint && d == SQLite {
+		return "+" + col
+	}
+	return col
+}
+
 // rebind rewrites the ? placeholders of a query written for SQLite into
 // the dialect's own. The store's queries are constants with no ? inside
 // string literals, so a plain scan is enough.
