@@ -18,14 +18,15 @@ import (
 type BenchOptions struct {
 	// Sizes are the store sizes, in bindings, for the Create and Get
 	// benchmarks; the largest is also the size of the List and Fill
-	// benchmarks. Nil means {1000, 1000000}. A store that is slow to fill
-	// (a database on disk) passes smaller sizes.
+	// benchmarks, and must be at least 1000 so that the list has a deep
+	// page. Nil means {1000, 1000000}. A store that is slow to fill (a
+	// database on disk) passes smaller sizes.
 	Sizes []int
 }
 
-// DefaultBenchSizes are the sizes [Bench] runs at when [BenchOptions]
+// defaultBenchSizes are the sizes [Bench] runs at when [BenchOptions]
 // names none.
-var DefaultBenchSizes = []int{1000, 1000000}
+var defaultBenchSizes = []int{1000, 1000000}
 
 // Bench runs the benchmark suite against the stores f makes, so that
 // every store is measured the same way. The sub-benchmark names are fixed,
@@ -51,7 +52,7 @@ var DefaultBenchSizes = []int{1000, 1000000}
 func Bench(b *testing.B, f Factory, opts BenchOptions) {
 	sizes := slices.Clone(opts.Sizes)
 	if len(sizes) == 0 {
-		sizes = slices.Clone(DefaultBenchSizes)
+		sizes = slices.Clone(defaultBenchSizes)
 	}
 	slices.Sort(sizes)
 	largest := sizes[len(sizes)-1]
@@ -295,13 +296,12 @@ func benchGet(b *testing.B, s store.Store, created []string) {
 	}
 }
 
-// deepCursor pages through q before any timer runs and returns a cursor
-// two pages of 100 before the end, so that the page it opens is full and
-// has more after it, like the first page.
+// deepCursor pages through q before any timer runs and returns the
+// cursor of the fourth page from the end, so that the page it opens is
+// full and has more after it, like the first page.
 func deepCursor(b *testing.B, s store.Store, q rbac.ListQuery) string {
 	b.Helper()
 	ctx := context.Background()
-	q.Limit = rbac.MaxLimit
 	var recent [3]string
 	for {
 		p, err := s.List(ctx, q)
@@ -315,7 +315,7 @@ func deepCursor(b *testing.B, s store.Store, q rbac.ListQuery) string {
 		q.Cursor = p.NextCursor
 	}
 	if recent[0] == "" {
-		b.Fatalf("storetest: the list is too short for a deep page")
+		b.Fatalf("storetest: the list has fewer than four pages; use a larger size")
 	}
 	return recent[0]
 }
