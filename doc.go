@@ -46,6 +46,10 @@
 //   - [ErrConflict] (HTTP 409): a second binding for one user and resource,
 //     or an update whose IfUpdatedAt precondition failed.
 //
+// The escalation guard of package check adds a fourth answer, [ErrForbidden]
+// (HTTP 403), for an actor who may not make an access change; stores never
+// return it.
+//
 // Anything else (storage down, a cancelled context) is an internal failure,
 // wrapped and passed through, never dressed up as one of the three.
 // [HTTPStatus] and [ProblemFor] map errors to HTTP statuses and RFC 9457

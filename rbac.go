@@ -22,6 +22,14 @@ var (
 	// binding for one user and resource) or an update precondition failed
 	// because the binding changed since the caller read it. HTTP 409.
 	ErrConflict = errors.New("rbac: conflict")
+
+	// ErrForbidden is returned by the escalation guard of package check
+	// when an actor may not make an access change: creating, re-roling or
+	// deleting a binding without the permissions the public API requires,
+	// or granting more than the actor holds. Stores never return it: a
+	// store keeps the data rules, and who may change access is the host's
+	// question, asked of the guard before the write. HTTP 403.
+	ErrForbidden = errors.New("rbac: forbidden")
 )
 
 // Reason is the machine-readable part of a [FieldError]: what kind of thing
@@ -133,8 +141,8 @@ func Invalid(field string, reason Reason, message string) error {
 }
 
 // HTTPStatus maps an error to the HTTP status a host should answer with:
-// 400, 404 or 409 for the three categories, 200 for nil, and 500 for
-// anything else. The core speaks no HTTP; this is the one place where the
+// 400, 404 or 409 for the three categories, 403 for the guard's
+// [ErrForbidden], 200 for nil, and 500 for anything else. The core speaks no HTTP; this is the one place where the
 // mapping is written down, so every host maps the same way.
 func HTTPStatus(err error) int {
 	switch {
@@ -146,6 +154,8 @@ func HTTPStatus(err error) int {
 		return 404
 	case errors.Is(err, ErrConflict):
 		return 409
+	case errors.Is(err, ErrForbidden):
+		return 403
 	default:
 		return 500
 	}
@@ -179,6 +189,9 @@ func ProblemFor(err error) Problem {
 		p.Detail = err.Error()
 	case 409:
 		p.Title = "Conflict"
+		p.Detail = err.Error()
+	case 403:
+		p.Title = "Forbidden"
 		p.Detail = err.Error()
 	default:
 		p.Title = "Internal Server Error"

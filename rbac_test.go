@@ -65,6 +65,7 @@ func TestErrorCategories(t *testing.T) {
 		{"not found", nf, 404, "Not Found", rbac.ErrNotFound},
 		{"wrapped conflict", conf, 409, "Conflict", rbac.ErrConflict},
 		{"internal error", internal, 500, "Internal Server Error", nil},
+		{"guard refusal", fmt.Errorf("check: %w: lacks ROLE_BINDING_CREATE", rbac.ErrForbidden), 403, "Forbidden", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
