@@ -40,7 +40,11 @@ type Store interface {
 	// Errors: ErrInvalid for bad input; ErrConflict when the user already
 	// has a binding on the resource, whatever its role. Of any number of
 	// concurrent creates for one (user, resource), exactly one succeeds and
-	// the others get ErrConflict.
+	// the others get ErrConflict. A store that implements [RoleStore]
+	// answers a well-formed role ID that names no role with ErrNotFound
+	// and writes nothing, so that no binding points at a role that does
+	// not exist (input is validated first: a malformed role ID is
+	// ErrInvalid).
 	Create(ctx context.Context, nb rbac.NewBinding) (rbac.Binding, error)
 
 	// Get returns the binding with the given ID.
@@ -60,8 +64,10 @@ type Store interface {
 	// call fails with ErrConflict and changes nothing, even when the role
 	// would not change.
 	//
-	// Errors: ErrInvalid for bad input; ErrNotFound for an unknown binding;
-	// ErrConflict for a failed precondition.
+	// Errors: ErrInvalid for bad input; ErrNotFound for an unknown binding,
+	// and, in a store that implements [RoleStore], for a well-formed role
+	// ID that names no role (nothing is written); ErrConflict for a failed
+	// precondition.
 	ChangeRole(ctx context.Context, id string, c rbac.RoleChange) (rbac.Binding, error)
 
 	// Delete removes the binding with the given ID, freeing its (user,
