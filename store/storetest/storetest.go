@@ -57,6 +57,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/rolebind/rbac"
 	"github.com/rolebind/rbac/store"
 )
 
@@ -67,6 +68,16 @@ type Options struct {
 	// Now's clock only between store calls, so a store may read it any
 	// number of times within one call.
 	Now func() time.Time
+	// Catalogue is the predefined roles the store must be opened with (a
+	// store that keeps roles, [store.RoleStore]); a store without roles
+	// ignores it. The suite passes the default catalogue of package check
+	// (check.DefaultCatalogue over check.DefaultVocabulary) followed by
+	// predefined fixture roles for every role ID its binding tests and
+	// the public cases bind, so that those tests pass on a store that
+	// checks that a binding's role exists. It is a new slice for each
+	// store: the store may keep it. The permission vocabulary is always
+	// the default one.
+	Catalogue []rbac.Role
 }
 
 // Factory returns a new, empty store for one subtest. It registers any
@@ -116,6 +127,7 @@ func Run(t *testing.T, f Factory) {
 // the clock the store was given.
 type env struct {
 	s     store.Store
+	raw   store.Store // the store as the factory made it, unwrapped
 	clock *Clock
 }
 
@@ -123,11 +135,11 @@ type env struct {
 func newEnv(t *testing.T, f Factory) *env {
 	t.Helper()
 	c := NewClock(clockStart)
-	s := f(t, Options{Now: c.Now})
+	s := f(t, Options{Now: c.Now, Catalogue: Catalogue()})
 	if s == nil {
 		t.Fatal("storetest: the factory returned a nil store")
 	}
-	return &env{s: &checked{tb: t, s: s}, clock: c}
+	return &env{s: &checked{tb: t, s: s}, raw: s, clock: c}
 }
 
 // clockStart is where every test clock starts: not UTC and with
