@@ -12,6 +12,6 @@ import (
 // and their targets are in BENCHMARKS.md.
 func BenchmarkStore(b *testing.B) {
 	storetest.Bench(b, func(tb testing.TB, opts storetest.Options) store.Store {
-		return memstore.New(memstore.Options{Now: opts.Now})
+		return memstore.New(memstore.Options{Now: opts.Now, Catalogue: opts.Catalogue})
 	}, storetest.BenchOptions{})
 }

@@ -18,6 +18,6 @@ func TestSharedCases(t *testing.T) {
 		t.Fatalf("read the shared cases: %v", err)
 	}
 	storetest.RunCases(t, func(tb testing.TB, opts storetest.Options) store.Store {
-		return memstore.New(memstore.Options{Now: opts.Now})
+		return memstore.New(memstore.Options{Now: opts.Now, Catalogue: opts.Catalogue})
 	}, data)
 }

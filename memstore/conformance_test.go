@@ -11,6 +11,6 @@ import (
 // TestConformance runs the suite every store passes.
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(tb testing.TB, opts storetest.Options) store.Store {
-		return memstore.New(memstore.Options{Now: opts.Now})
+		return memstore.New(memstore.Options{Now: opts.Now, Catalogue: opts.Catalogue})
 	})
 }

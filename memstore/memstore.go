@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/rolebind/rbac"
+	"github.com/rolebind/rbac/check"
 	"github.com/rolebind/rbac/ids"
 	"github.com/rolebind/rbac/store"
 	"github.com/rolebind/rbac/validate"
@@ -24,12 +25,31 @@ type Options struct {
 	// Validator holds the rules and the ID type names; nil means
 	// [validate.Default].
 	Validator *validate.Validator
+	// Vocabulary is the permission vocabulary that role permissions are
+	// checked against; nil means check.DefaultVocabulary. A host passes
+	// the same vocabulary to its checker.
+	Vocabulary validate.Vocabulary
+	// Catalogue is the predefined roles, stored when the store is made,
+	// in this order; nil means check.DefaultCatalogue over the default
+	// vocabulary, and an empty, non-nil slice means none. A host passes
+	// the same catalogue to its checker. New panics on a catalogue with
+	// a role ID that is not canonical, a repeated ID or name, or a role
+	// that would not pass as a custom role (no permission, a permission
+	// outside the vocabulary): the catalogue is the program's own
+	// configuration, so that is a programming error.
+	Catalogue []rbac.Role
+	// ChangeRetention is how many changes the change feed keeps; 0 means
+	// [DefaultChangeRetention], and a negative number keeps every change
+	// (the memory of the log then grows with every write).
+	ChangeRetention int
 }
 
-// Store is an in-memory [store.Store]. It is safe for concurrent use.
-// Make one with [New].
+// Store is an in-memory [store.Store], [store.RoleStore],
+// [store.ResourceStore] and [store.ChangeFeed]. It is safe for concurrent
+// use. Make one with [New].
 type Store struct {
 	v       *validate.Validator
+	vocab   validate.Vocabulary
 	now     func() time.Time
 	cursors *store.Cursors
 
@@ -51,28 +71,62 @@ type Store struct {
 	all       [numRT]seqList
 	users     keyTable
 	resources keyTable
-	roles     keyTable
+	// roles indexes the bindings by role ID: a role is in it exactly
+	// when some binding refers to it, which is what DeleteRole checks.
+	roles keyTable
+
+	// rolesByID is the roles themselves, predefined and custom.
+	rolesByID roleTable
+	facts     resourceFacts
+	feed      feed
 }
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store         = (*Store)(nil)
+	_ store.RoleStore     = (*Store)(nil)
+	_ store.ResourceStore = (*Store)(nil)
+	_ store.ChangeFeed    = (*Store)(nil)
+)
 
-// New returns an empty store.
+// New returns a store with no bindings, holding the catalogue's roles.
+// It panics on a bad catalogue; see [Options].Catalogue.
 func New(opts Options) *Store {
 	s := &Store{
 		v:         opts.Validator,
+		vocab:     opts.Vocabulary,
 		now:       opts.Now,
 		byID:      make(map[string]uint32),
 		pairs:     make(map[uint64]uint32),
 		users:     newKeyTable(),
 		resources: newKeyTable(),
 		roles:     newKeyTable(),
+		rolesByID: roleTable{byID: make(map[string]uint32), names: make(map[string]string)},
+		facts:     resourceFacts{links: make(map[string]string), byID: make(map[string]uint32)},
 	}
 	if s.v == nil {
 		s.v = validate.Default()
 	}
+	if s.vocab == nil {
+		s.vocab = check.DefaultVocabulary()
+	}
 	if s.now == nil {
 		s.now = time.Now
 	}
+	catalogue := opts.Catalogue
+	if catalogue == nil {
+		catalogue = check.DefaultCatalogue(check.DefaultVocabulary())
+	}
+	// Predefined roles make no change of the feed: a checker starts with
+	// the same catalogue built in, so revision 1 is the first write.
+	s.loadCatalogue(catalogue)
+	retention := opts.ChangeRetention
+	switch {
+	case retention == 0:
+		retention = DefaultChangeRetention
+	case retention < 0:
+		retention = 0
+	}
+	s.feed.init(retention)
 	// Cursors are sealed with a key of this store alone: nothing outside
 	// the process can read them, and a cursor of another store is
 	// rejected instead of silently paging the wrong list.
@@ -118,23 +172,36 @@ func (s *Store) Create(ctx context.Context, nb rbac.NewBinding) (rbac.Binding, e
 		return rbac.Binding{}, err
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	b, c, err := s.create(ctx, nb)
+	if err != nil {
+		s.mu.Unlock()
+		return rbac.Binding{}, err
+	}
+	s.commit(c)
+	return b, nil
+}
+
+// create is Create under mu, held for writing.
+func (s *Store) create(ctx context.Context, nb rbac.NewBinding) (rbac.Binding, changeRec, error) {
 	// Checked under the lock: a context cancelled while waiting for it
 	// writes nothing.
 	if err := done(ctx); err != nil {
-		return rbac.Binding{}, err
+		return rbac.Binding{}, changeRec{}, err
 	}
 	user, uok := s.users.lookup(nb.UserID)
 	res, rok := s.resources.lookup(nb.ResourceID)
 	if uok && rok {
 		if slot, dup := s.pairs[pairOf(user, res)]; dup {
-			return rbac.Binding{}, fmt.Errorf("memstore: %w: user %s already has a binding on %s %s (role binding %s)",
+			return rbac.Binding{}, changeRec{}, fmt.Errorf("memstore: %w: user %s already has a binding on %s %s (role binding %s)",
 				rbac.ErrConflict, nb.UserID, nb.ResourceType, nb.ResourceID, s.recs.at(slot).id)
 		}
 	}
+	if !s.roleExists(nb.RoleID) {
+		return rbac.Binding{}, changeRec{}, roleNotFound(nb.RoleID)
+	}
 	id, err := s.newID()
 	if err != nil {
-		return rbac.Binding{}, err
+		return rbac.Binding{}, changeRec{}, err
 	}
 	now := s.stamp()
 	s.seq++
@@ -157,7 +224,7 @@ func (s *Store) Create(ctx context.Context, nb rbac.NewBinding) (rbac.Binding, e
 	s.roles.keys[r.role].lists[r.rt].insert(e)
 	s.byID[id] = slot
 	s.pairs[pairOf(r.user, r.res)] = slot
-	return s.binding(r), nil
+	return s.binding(r), s.bindingChange(store.BindingCreated, r, now), nil
 }
 
 // newID returns a binding ID that this store has never handed out. The
@@ -238,21 +305,35 @@ func (s *Store) ChangeRole(ctx context.Context, id string, c rbac.RoleChange) (r
 		return rbac.Binding{}, err
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	b, ch, changed, err := s.changeRole(ctx, id, c)
+	if !changed {
+		s.mu.Unlock()
+		return b, err
+	}
+	s.commit(ch)
+	return b, nil
+}
+
+// changeRole is ChangeRole under mu, held for writing. changed says
+// whether it wrote something (and so made the change ch).
+func (s *Store) changeRole(ctx context.Context, id string, c rbac.RoleChange) (b rbac.Binding, ch changeRec, changed bool, err error) {
 	if err := done(ctx); err != nil {
-		return rbac.Binding{}, err
+		return rbac.Binding{}, ch, false, err
 	}
 	slot, ok := s.byID[id]
 	if !ok {
-		return rbac.Binding{}, notFound(id)
+		return rbac.Binding{}, ch, false, notFound(id)
 	}
 	r := s.recs.at(slot)
 	if !c.IfUpdatedAt.IsZero() && c.IfUpdatedAt.UnixMicro() != r.updated {
-		return rbac.Binding{}, fmt.Errorf("memstore: %w: role binding %s changed at %s, after the %s the caller saw",
+		return rbac.Binding{}, ch, false, fmt.Errorf("memstore: %w: role binding %s changed at %s, after the %s the caller saw",
 			rbac.ErrConflict, id, rbac.FormatTime(fromMicros(r.updated)), rbac.FormatTime(c.IfUpdatedAt))
 	}
 	if s.roles.keys[r.role].id == c.RoleID {
-		return s.binding(r), nil
+		return s.binding(r), ch, false, nil
+	}
+	if !s.roleExists(c.RoleID) {
+		return rbac.Binding{}, ch, false, roleNotFound(c.RoleID)
 	}
 	old := r.role
 	r.role = s.roles.acquire(c.RoleID)
@@ -262,8 +343,9 @@ func (s *Store) ChangeRole(ctx context.Context, id string, c rbac.RoleChange) (r
 	s.roles.keys[r.role].lists[r.rt].insert(e)
 	// UpdatedAt moves forward even when the clock has stepped back, so
 	// that an IfUpdatedAt precondition can never see an old value again.
-	r.updated = max(s.stamp(), r.updated+1)
-	return s.binding(r), nil
+	at := s.stamp()
+	r.updated = max(at, r.updated+1)
+	return s.binding(r), s.bindingChange(store.BindingRoleChanged, r, at), true, nil
 }
 
 // Delete removes a binding; see [store.Store.Delete].
@@ -273,15 +355,18 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 		return err
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if err := done(ctx); err != nil {
+		s.mu.Unlock()
 		return err
 	}
 	slot, ok := s.byID[id]
 	if !ok {
+		s.mu.Unlock()
 		return notFound(id)
 	}
+	c := s.bindingChange(store.BindingDeleted, s.recs.at(slot), s.stamp())
 	s.remove(slot)
+	s.commit(c)
 	return nil
 }
 
@@ -328,15 +413,19 @@ func (s *Store) DeleteUserBindings(ctx context.Context, userID string) (int, err
 		return 0, err
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if err := done(ctx); err != nil {
+		s.mu.Unlock()
 		return 0, err
 	}
 	k, ok := s.users.lookup(userID)
 	if !ok {
+		s.mu.Unlock()
 		return 0, nil
 	}
-	return s.removeKey(&s.users, k), nil
+	c := changeRec{kind: store.UserBindingsDeleted, at: s.stamp(), user: s.users.keys[k].id}
+	n := s.removeKey(&s.users, k)
+	s.commit(c)
+	return n, nil
 }
 
 // DeleteResourceBindings removes every binding on a resource; see
@@ -347,15 +436,19 @@ func (s *Store) DeleteResourceBindings(ctx context.Context, rt rbac.ResourceType
 		return 0, err
 	}
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	if err := done(ctx); err != nil {
+		s.mu.Unlock()
 		return 0, err
 	}
 	k, ok := s.resources.lookup(resourceID)
 	if !ok {
+		s.mu.Unlock()
 		return 0, nil
 	}
-	return s.removeKey(&s.resources, k), nil
+	c := changeRec{kind: store.ResourceBindingsDeleted, at: s.stamp(), rt: rtOf(rt), res: s.resources.keys[k].id}
+	n := s.removeKey(&s.resources, k)
+	s.commit(c)
+	return n, nil
 }
 
 // List returns one page of bindings; see [store.Store.List].

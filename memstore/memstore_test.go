@@ -14,6 +14,7 @@ import (
 	"github.com/matryer/is"
 
 	"github.com/rolebind/rbac"
+	"github.com/rolebind/rbac/check"
 	"github.com/rolebind/rbac/ids"
 	"github.com/rolebind/rbac/memstore"
 	"github.com/rolebind/rbac/validate"
@@ -24,6 +25,25 @@ func userID(n int) string {
 }
 func roleID(n int) string  { return ids.Encode("Role", strconv.Itoa(n+1), "r"+strconv.Itoa(n)) }
 func spaceID(n int) string { return ids.Encode("Space", strconv.Itoa(500+n), "s"+strconv.Itoa(n)) }
+
+// testRoles is how many roles, roleID(0) to roleID(testRoles-1), the
+// tests of this file bind.
+const testRoles = 5
+
+// newStore returns a store whose catalogue holds, after the default
+// roles, the roles this file's tests bind, since a store refuses a
+// binding to a role it does not have.
+func newStore(opts memstore.Options) *memstore.Store {
+	if opts.Catalogue == nil {
+		opts.Catalogue = check.DefaultCatalogue(check.DefaultVocabulary())
+		for n := range testRoles {
+			opts.Catalogue = append(opts.Catalogue, rbac.Role{
+				ID: roleID(n), Name: "test role " + strconv.Itoa(n), Permissions: []string{check.PermProjectRestrict}, Predefined: true,
+			})
+		}
+	}
+	return memstore.New(opts)
+}
 
 // projectID spells project n with the canonical type name or the alias;
 // both name one project.
@@ -174,7 +194,7 @@ func TestRandomOperations(t *testing.T) {
 			is := is.New(t)
 			ctx := t.Context()
 			rng := rand.New(rand.NewPCG(seed, 0))
-			s := memstore.New(memstore.Options{})
+			s := newStore(memstore.Options{})
 			m := &model{byID: map[string]rbac.Binding{}}
 			const users, resources, roles = 150, 80, 3
 			anyID := func() string {
@@ -274,7 +294,7 @@ func TestDeletesInTheMiddle(t *testing.T) {
 	is := is.New(t)
 	ctx := t.Context()
 	rng := rand.New(rand.NewPCG(7, 7))
-	s := memstore.New(memstore.Options{})
+	s := newStore(memstore.Options{})
 	m := &model{byID: map[string]rbac.Binding{}}
 	for i := range 3000 {
 		b, err := s.Create(ctx, rbac.NewBinding{
@@ -309,7 +329,7 @@ func TestDeletesInTheMiddle(t *testing.T) {
 func TestConcurrentUse(t *testing.T) {
 	is := is.New(t)
 	ctx := t.Context()
-	s := memstore.New(memstore.Options{})
+	s := newStore(memstore.Options{})
 	var wg sync.WaitGroup
 	for g := range 8 {
 		wg.Go(func() {
@@ -370,7 +390,7 @@ func TestConcurrentUse(t *testing.T) {
 func TestGetAllocations(t *testing.T) {
 	is := is.New(t)
 	ctx := t.Context()
-	s := memstore.New(memstore.Options{})
+	s := newStore(memstore.Options{})
 	var last rbac.Binding
 	for i := range 1000 {
 		b, err := s.Create(ctx, rbac.NewBinding{RoleID: roleID(i % 3), UserID: userID(i), ResourceType: rbac.Space, ResourceID: spaceID(i % 10)})
@@ -388,7 +408,7 @@ func TestGetAllocations(t *testing.T) {
 // TestZeroOptions uses the default clock and validator.
 func TestZeroOptions(t *testing.T) {
 	is := is.New(t)
-	s := memstore.New(memstore.Options{})
+	s := newStore(memstore.Options{})
 	before := time.Now()
 	b, err := s.Create(t.Context(), rbac.NewBinding{RoleID: roleID(0), UserID: userID(0), ResourceType: rbac.Project, ResourceID: projectID(1, true)})
 	is.NoErr(err)                               // create
@@ -406,7 +426,7 @@ func TestCustomValidator(t *testing.T) {
 	table.User = []string{"Member", "User"}
 	v, err := validate.New(table)
 	is.NoErr(err) // validator
-	s := memstore.New(memstore.Options{Validator: v})
+	s := newStore(memstore.Options{Validator: v})
 	b, err := s.Create(t.Context(), rbac.NewBinding{
 		RoleID: roleID(0), UserID: ids.Encode("User", "7", "abc"), ResourceType: rbac.Space, ResourceID: spaceID(0),
 	})
@@ -424,7 +444,7 @@ func TestCustomValidator(t *testing.T) {
 func TestCursorOfAnotherStore(t *testing.T) {
 	is := is.New(t)
 	ctx := t.Context()
-	a, b := memstore.New(memstore.Options{}), memstore.New(memstore.Options{})
+	a, b := newStore(memstore.Options{}), newStore(memstore.Options{})
 	for i := range 3 {
 		for _, s := range []*memstore.Store{a, b} {
 			_, err := s.Create(ctx, rbac.NewBinding{RoleID: roleID(0), UserID: userID(i), ResourceType: rbac.Space, ResourceID: spaceID(0)})
@@ -442,7 +462,7 @@ func TestCursorOfAnotherStore(t *testing.T) {
 // makes in separate steps still report every problem in one error.
 func TestInvalidInputReportsEveryField(t *testing.T) {
 	ctx := t.Context()
-	s := memstore.New(memstore.Options{})
+	s := newStore(memstore.Options{})
 	for _, tc := range []struct {
 		name   string
 		call   func() error
