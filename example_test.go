@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/rolebind/rbac"
+	"github.com/rolebind/rbac/check"
 	"github.com/rolebind/rbac/memstore"
 	"github.com/rolebind/rbac/validate"
 )
@@ -17,11 +18,22 @@ import (
 const validBody = `{"role_id": "Um9sZToxOlY0S2E=", "user_id": "VXNlcjoxOmxQZzI=",
  "resource_type": "PROJECT", "resource_id": "TW9kZWw6MTpGdmxM"}`
 
+// exampleRoles is the catalogue of the examples' stores: the default
+// predefined roles and the two roles that the public API's documented
+// examples bind (Role:1:V4Ka and Role:2:dK24), since a store refuses a
+// binding to a role it does not have.
+func exampleRoles() []rbac.Role {
+	return append(check.DefaultCatalogue(check.DefaultVocabulary()),
+		rbac.Role{ID: "Um9sZToxOlY0S2E=", Name: "Project editor", Permissions: []string{"PROJECT_READ", "PROJECT_UPDATE"}, Predefined: true},
+		rbac.Role{ID: "Um9sZToyOmRLMjQ=", Name: "Project viewer", Permissions: []string{"PROJECT_READ"}, Predefined: true},
+	)
+}
+
 // Creating a binding on the in-memory store and printing it as JSON. The
 // store sets the ID and timestamps; a fixed clock keeps the output stable.
 func Example() {
 	ctx := context.Background()
-	s := memstore.New(memstore.Options{Now: fixedClock})
+	s := memstore.New(memstore.Options{Now: fixedClock, Catalogue: exampleRoles()})
 
 	nb, err := validate.Default().DecodeCreate([]byte(validBody))
 	if err != nil {
@@ -71,7 +83,7 @@ func Example_invalid() {
 // another role: change the existing binding's role instead.
 func Example_conflict() {
 	ctx := context.Background()
-	s := memstore.New(memstore.Options{})
+	s := memstore.New(memstore.Options{Catalogue: exampleRoles()})
 	first := rbac.NewBinding{RoleID: "Um9sZToxOlY0S2E=", UserID: "VXNlcjoxOmxQZzI=", ResourceType: rbac.Project, ResourceID: "TW9kZWw6MTpGdmxM"}
 	b, err := s.Create(ctx, first)
 	if err != nil {
@@ -95,9 +107,9 @@ func Example_conflict() {
 // to statuses in one place, and answer with RFC 9457 problem details.
 func ExampleHTTPStatus() {
 	ctx := context.Background()
-	s := memstore.New(memstore.Options{})
+	s := memstore.New(memstore.Options{Catalogue: exampleRoles()})
 
-	_, invalid := s.Get(ctx, "Um9sZToxOlY0S2E=") // a Role ID, not a binding ID
+	_, invalid := s.Get(ctx, "Um9sZToxOlY0S2E=")         // a Role ID, not a binding ID
 	_, missing := s.Get(ctx, "Um9sZUJpbmRpbmc6MTphQmNE") // RoleBinding:1:aBcD, never created
 	for _, err := range []error{nil, invalid, missing, rbac.ErrConflict, context.Canceled} {
 		fmt.Println(rbac.HTTPStatus(err))
