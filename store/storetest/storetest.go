@@ -93,22 +93,29 @@ type Factory func(tb testing.TB, opts Options) store.Store
 type group struct {
 	name string
 	run  func(t *testing.T, f Factory)
+	// needs are the optional interfaces the group tests; a store without
+	// one has the group skipped.
+	needs []capability
 }
 
 var groups = []group{
-	{"Cases", func(t *testing.T, f Factory) { RunCases(t, f, PublicCases()) }},
-	{"Create", testCreate},
-	{"Get", testGet},
-	{"ChangeRole", testChangeRole},
-	{"Delete", testDelete},
-	{"Timestamps", testTimestamps},
-	{"Copies", testCopies},
-	{"List", testList},
-	{"Paging", testPaging},
-	{"Cascades", testCascades},
-	{"CancelledContext", testCancelledContext},
-	{"Concurrency", testConcurrency},
-	{"Model", testModel},
+	{"Cases", func(t *testing.T, f Factory) { RunCases(t, f, PublicCases()) }, nil},
+	{"Create", testCreate, nil},
+	{"Get", testGet, nil},
+	{"ChangeRole", testChangeRole, nil},
+	{"Delete", testDelete, nil},
+	{"Timestamps", testTimestamps, nil},
+	{"Copies", testCopies, nil},
+	{"List", testList, nil},
+	{"Paging", testPaging, nil},
+	{"Cascades", testCascades, nil},
+	{"CancelledContext", testCancelledContext, nil},
+	{"Concurrency", testConcurrency, nil},
+	{"Model", testModel, nil},
+	{"Roles", testRoles, []capability{capRoles}},
+	{"RoleBindings", testRoleBindings, []capability{capRoles}},
+	{"Resources", testResources, []capability{capResources}},
+	{"Feed", testFeed, []capability{capRoles, capResources, capFeed}},
 }
 
 // Run runs the whole conformance suite against the stores f makes. Each
@@ -118,6 +125,9 @@ func Run(t *testing.T, f Factory) {
 	for _, g := range groups {
 		t.Run(g.name, func(t *testing.T) {
 			t.Parallel()
+			if len(g.needs) > 0 {
+				requireCaps(t, f, g.needs...)
+			}
 			g.run(t, f)
 		})
 	}
@@ -126,6 +136,7 @@ func Run(t *testing.T, f Factory) {
 // env is one subtest's store, wrapped so that every call is checked, and
 // the clock the store was given.
 type env struct {
+	tb    *testing.T
 	s     store.Store
 	raw   store.Store // the store as the factory made it, unwrapped
 	clock *Clock
@@ -139,7 +150,7 @@ func newEnv(t *testing.T, f Factory) *env {
 	if s == nil {
 		t.Fatal("storetest: the factory returned a nil store")
 	}
-	return &env{s: &checked{tb: t, s: s}, raw: s, clock: c}
+	return &env{tb: t, s: &checked{tb: t, s: s}, raw: s, clock: c}
 }
 
 // clockStart is where every test clock starts: not UTC and with

@@ -1,0 +1,652 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/matryer/is"
+
+	"github.com/rolebind/rbac"
+	"github.com/rolebind/rbac/check"
+	"github.com/rolebind/rbac/store"
+)
+
+// feedWatch follows a store's revision through a test: each write must
+// move it by exactly one (one) or not at all (none).
+type feedWatch struct {
+	t   *testing.T
+	e   *env
+	rev uint64
+}
+
+func watchFeed(t *testing.T, e *env) *feedWatch {
+	return &feedWatch{t: t, e: e, rev: e.revision(t)}
+}
+
+// none fails the test unless nothing was recorded since the last step.
+func (w *feedWatch) none(what string) {
+	w.t.Helper()
+	unchangedRevision(w.t, w.e, w.rev, what)
+}
+
+// one fails the test unless exactly one change of kind was recorded since
+// the last step, at the store's clock, and returns it.
+func (w *feedWatch) one(what string, kind store.ChangeKind) store.Change {
+	w.t.Helper()
+	if got := w.e.revision(w.t); got != w.rev+1 {
+		w.t.Fatalf("%s: revision %d after the write, was %d; want exactly one change", what, got, w.rev)
+	}
+	chs, err := w.e.feed().Changes(w.t.Context(), w.rev, store.MaxChanges)
+	if err != nil || len(chs) != 1 {
+		w.t.Fatalf("%s: Changes(%d) = %d changes, %v; want the one change", what, w.rev, len(chs), err)
+	}
+	ch := chs[0]
+	if ch.Kind != kind {
+		w.t.Fatalf("%s: the change is %s; want %s", what, ch.Kind, kind)
+	}
+	if now := rbac.StoreTime(w.e.clock.Now()); ch.At != now {
+		w.t.Fatalf("%s: the change is at %v; want the store's clock %v", what, ch.At, now)
+	}
+	w.rev++
+	return ch
+}
+
+func testFeed(t *testing.T, f Factory) {
+	run(t, "every write that changes something is one change, with what the write returned", f, func(t *testing.T, e *env) {
+		is := is.New(t)
+		ctx := t.Context()
+		w := watchFeed(t, e)
+		roles, res := e.roles(), e.resources()
+
+		r, err := roles.CreateRole(ctx, rbac.NewRole{Name: "Feed role", Permissions: []string{"SPACE_READ", "PROJECT_READ"}})
+		is.NoErr(err)
+		is.Equal(w.one("CreateRole", store.RoleCreated).Role, r) // the change carries the role as created
+		_, err = roles.CreateRole(ctx, rbac.NewRole{Name: "Feed role", Permissions: []string{"SPACE_READ"}})
+		wantCategory(t, err, catConflict, "CreateRole with a taken name")
+		_, err = roles.CreateRole(ctx, rbac.NewRole{Name: "No permission"})
+		wantCategory(t, err, catInvalid, "CreateRole without permissions")
+		w.none("refused role creates")
+
+		e.clock.Advance(time.Second)
+		b, err := e.s.Create(ctx, rbac.NewBinding{RoleID: r.ID, UserID: userID(1), ResourceType: rbac.Space, ResourceID: spaceID(1)})
+		is.NoErr(err)
+		is.Equal(w.one("Create", store.BindingCreated).Binding, b) // the change carries the binding as created
+		_, err = e.s.Create(ctx, nb(1, space(1), 2))
+		wantCategory(t, err, catConflict, "Create on a taken slot")
+		_, err = e.s.Create(ctx, rbac.NewBinding{RoleID: missingRoleID(1), UserID: userID(1), ResourceType: rbac.Space, ResourceID: spaceID(2)})
+		wantCategory(t, err, catNotFound, "Create with a missing role")
+		_, err = e.s.ChangeRole(ctx, b.ID, rbac.RoleChange{RoleID: r.ID})
+		is.NoErr(err) // setting the role the binding has
+		w.none("a refused Create and a role change to the same role")
+
+		e.clock.Advance(time.Second)
+		b, err = e.s.ChangeRole(ctx, b.ID, rbac.RoleChange{RoleID: roleID(1)})
+		is.NoErr(err)
+		is.Equal(w.one("ChangeRole", store.BindingRoleChanged).Binding, b) // the binding as it now is
+
+		e.clock.Advance(time.Second)
+		name := "Feed role renamed"
+		r, err = roles.UpdateRole(ctx, r.ID, rbac.RoleUpdate{Name: &name, Permissions: []string{"QUEUE_READ"}})
+		is.NoErr(err)
+		is.Equal(w.one("UpdateRole", store.RoleUpdated).Role, r) // the role as it now is, whole permission set
+		_, err = roles.UpdateRole(ctx, r.ID, rbac.RoleUpdate{Name: &name})
+		is.NoErr(err)
+		w.none("an UpdateRole that changes nothing")
+
+		e.clock.Advance(time.Second)
+		is.NoErr(res.SetProjectSpace(ctx, projectAlias(1), spaceID(1)))
+		ch := w.one("SetProjectSpace", store.ProjectSpaceSet)
+		is.Equal([]string{ch.ProjectID, ch.SpaceID}, []string{projectID(1), spaceID(1)}) // the project in Model form, and its space
+		is.NoErr(res.SetProjectSpace(ctx, projectID(1), spaceID(1)))
+		w.none("SetProjectSpace to the space the project has")
+
+		e.clock.Advance(time.Second)
+		is.NoErr(res.RestrictProject(ctx, projectAlias(1)))
+		is.Equal(w.one("RestrictProject", store.ProjectRestricted).ProjectID, projectID(1)) // the project in Model form
+		is.NoErr(res.RestrictProject(ctx, projectID(1)))
+		w.none("RestrictProject of a restricted project")
+		e.clock.Advance(time.Second)
+		is.NoErr(res.UnrestrictProject(ctx, projectID(1)))
+		is.Equal(w.one("UnrestrictProject", store.ProjectUnrestricted).ProjectID, projectID(1))
+		wantCategory(t, res.UnrestrictProject(ctx, projectID(1)), catNotFound, "UnrestrictProject of an unrestricted project")
+		w.none("a refused UnrestrictProject")
+
+		c, err := e.s.Create(ctx, nb(2, project(1), 2))
+		is.NoErr(err)
+		w.one("Create", store.BindingCreated)
+		e.clock.Advance(time.Second)
+		is.NoErr(e.s.Delete(ctx, c.ID))
+		is.Equal(w.one("Delete", store.BindingDeleted).Binding, c) // the binding as it was
+		wantCategory(t, e.s.Delete(ctx, c.ID), catNotFound, "Delete of a deleted binding")
+		w.none("a refused Delete")
+
+		for _, in := range []rbac.NewBinding{nb(3, space(2), 1), nb(3, project(2), 1), nb(4, project(3), 1), nb(5, project(3), 2)} {
+			_, err := e.s.Create(ctx, in)
+			is.NoErr(err)
+			w.one("Create", store.BindingCreated)
+		}
+		e.clock.Advance(time.Second)
+		n, err := e.s.DeleteUserBindings(ctx, userID(3))
+		is.NoErr(err)
+		is.Equal(n, 2)
+		is.Equal(w.one("DeleteUserBindings", store.UserBindingsDeleted).Binding.UserID, userID(3)) // the change names the user
+		e.clock.Advance(time.Second)
+		n, err = e.s.DeleteResourceBindings(ctx, rbac.Project, projectAlias(3))
+		is.NoErr(err)
+		is.Equal(n, 2)
+		ch = w.one("DeleteResourceBindings", store.ResourceBindingsDeleted)
+		is.Equal([]string{string(ch.Binding.ResourceType), ch.Binding.ResourceID}, []string{string(rbac.Project), projectID(3)}) // the change names the resource
+		for _, what := range []string{"DeleteUserBindings", "DeleteResourceBindings"} {
+			var n int
+			if what == "DeleteUserBindings" {
+				n, err = e.s.DeleteUserBindings(ctx, userID(3))
+			} else {
+				n, err = e.s.DeleteResourceBindings(ctx, rbac.Project, projectID(3))
+			}
+			is.NoErr(err)
+			is.Equal(n, 0)
+			w.none(what + " that deleted nothing")
+		}
+
+		e.clock.Advance(time.Second)
+		is.NoErr(roles.DeleteRole(ctx, r.ID))
+		is.Equal(w.one("DeleteRole", store.RoleDeleted).Role, r) // the role as it was
+		wantCategory(t, roles.DeleteRole(ctx, check.AdminRoleID), catInvalid, "DeleteRole of a predefined role")
+		w.none("a refused DeleteRole")
+
+		dead, cancel := context.WithCancel(ctx)
+		cancel()
+		_, err = e.s.Create(dead, nb(6, space(6), 1))
+		is.True(err != nil) // a cancelled context writes nothing
+		w.none("a Create with a cancelled context")
+	})
+
+	run(t, "Changes pages by limit, from any revision", f, func(t *testing.T, e *env) {
+		is := is.New(t)
+		ctx := t.Context()
+		fd := e.feed()
+		r0 := e.revision(t)
+		for i := range 7 {
+			mustCreate(t, ctx, e, nb(i, space(1), 1))
+		}
+		rev, err := fd.Revision(ctx)
+		is.NoErr(err)
+		is.Equal(rev, r0+7) // seven writes, seven revisions
+		var got []store.Change
+		for after := r0; after < rev; {
+			chs, err := fd.Changes(ctx, after, 3)
+			is.NoErr(err)
+			is.True(len(chs) > 0) // something after an older revision
+			got = append(got, chs...)
+			after = chs[len(chs)-1].Revision
+		}
+		is.Equal(len(got), 7) // every change once
+		all := listAll(t, ctx, e, rbac.ListQuery{})
+		for i, ch := range got {
+			is.Equal(ch.Binding, all[i]) // the changes in the order of the writes
+		}
+		chs, err := fd.Changes(ctx, rev, store.MaxChanges)
+		is.NoErr(err)
+		is.Equal(len(chs), 0) // nothing after the last revision
+		chs, err = fd.Changes(ctx, rev+5, 1)
+		is.NoErr(err)
+		is.Equal(len(chs), 0) // nothing after a revision not reached yet
+		for _, limit := range []int{0, -1, store.MaxChanges + 1} {
+			_, err := fd.Changes(ctx, r0, limit)
+			wantInvalid(t, err, fmt.Sprintf("Changes with limit %d", limit), "limit")
+		}
+	})
+
+	run(t, "subscribers see each write before it returns, until they cancel", f, func(t *testing.T, e *env) {
+		is := is.New(t)
+		ctx := t.Context()
+		fd := e.feed()
+		var (
+			mu       sync.Mutex
+			got      []store.Change
+			fromFeed []store.Change
+			second   int
+		)
+		cancel := fd.Subscribe(func(ch store.Change) {
+			// A subscriber may read the feed; here it reads its own change.
+			chs, err := fd.Changes(context.Background(), ch.Revision-1, 1)
+			mu.Lock()
+			defer mu.Unlock()
+			got = append(got, ch)
+			if err == nil && len(chs) == 1 {
+				fromFeed = append(fromFeed, chs[0])
+			}
+		})
+		cancel2 := fd.Subscribe(func(store.Change) {
+			mu.Lock()
+			second++
+			mu.Unlock()
+		})
+		defer cancel2()
+		last := func() (store.Change, int) {
+			mu.Lock()
+			defer mu.Unlock()
+			if len(got) == 0 {
+				return store.Change{}, 0
+			}
+			return got[len(got)-1], len(got)
+		}
+		b := mustCreate(t, ctx, e, nb(1, space(1), 1))
+		ch, n := last()
+		is.Equal(n, 1)                          // called once, before Create returned
+		is.Equal(ch.Kind, store.BindingCreated) // with the create
+		is.Equal(ch.Binding, b)                 // and the binding it returned
+		is.Equal(ch.Revision, e.revision(t))    // at the store's revision
+		_, err := e.s.Create(ctx, nb(1, space(1), 2))
+		wantCategory(t, err, catConflict, "Create on a taken slot")
+		_, n = last()
+		is.Equal(n, 1) // not called for a failed write
+		is.NoErr(e.resources().RestrictProject(ctx, projectID(1)))
+		ch, n = last()
+		is.Equal(n, 2)                             // called for a restriction
+		is.Equal(ch.Kind, store.ProjectRestricted) // with it
+		mu.Lock()
+		is.Equal(fromFeed, got) // the subscriber read each change from the feed, while the write was under way
+		is.Equal(second, 2)     // every subscriber is called
+		mu.Unlock()
+		cancel()
+		is.NoErr(e.s.Delete(ctx, b.ID))
+		_, n = last()
+		is.Equal(n, 2) // not called after cancel
+		mu.Lock()
+		is.Equal(second, 3) // the other subscriber still is
+		mu.Unlock()
+	})
+
+	run(t, "concurrent writers: each revision once, no gaps, revision equals the writes", f, func(t *testing.T, e *env) {
+		ctx := t.Context()
+		fd := e.feed()
+		r0 := e.revision(t)
+		var (
+			mu   sync.Mutex
+			seen = map[uint64]int{}
+		)
+		defer fd.Subscribe(func(ch store.Change) {
+			mu.Lock()
+			seen[ch.Revision]++
+			mu.Unlock()
+		})()
+		const writers, perWriter = 4, 25
+		var wg sync.WaitGroup
+		errs := make(chan error, writers*perWriter)
+		for g := range writers {
+			wg.Go(func() {
+				var last string
+				for k := range perWriter {
+					n := 100 + g*perWriter + k
+					var err error
+					switch k % 5 {
+					case 0:
+						var b rbac.Binding
+						b, err = e.s.Create(ctx, nb(50+g, space(n), 1))
+						last = b.ID
+					case 1:
+						_, err = e.s.ChangeRole(ctx, last, rbac.RoleChange{RoleID: roleID(2)})
+					case 2:
+						err = e.resources().RestrictProject(ctx, projectID(n))
+					case 3:
+						err = e.resources().SetProjectSpace(ctx, projectID(n), spaceID(g))
+					default:
+						err = e.s.Delete(ctx, last)
+					}
+					if err != nil {
+						errs <- fmt.Errorf("writer %d, write %d: %w", g, k, err)
+					}
+				}
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			t.Fatalf("%v; want every write to succeed", err)
+		}
+		const total = writers * perWriter
+		if rev := e.revision(t); rev != r0+total {
+			t.Fatalf("after %d writes the revision is %d; want %d", total, rev, r0+total)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		for rev := r0 + 1; rev <= r0+total; rev++ {
+			if seen[rev] != 1 {
+				t.Fatalf("the subscriber saw revision %d %d times; want every revision from %d to %d once", rev, seen[rev], r0+1, r0+total)
+			}
+		}
+		if len(seen) != total {
+			t.Fatalf("the subscriber saw %d revisions; want %d", len(seen), total)
+		}
+		var got int
+		for after := r0; ; {
+			chs, err := fd.Changes(ctx, after, 7)
+			if err != nil {
+				t.Fatalf("Changes(%d): %v; want success", after, err)
+			}
+			if len(chs) == 0 {
+				break
+			}
+			got += len(chs)
+			after = chs[len(chs)-1].Revision
+		}
+		if got != total {
+			t.Fatalf("the feed holds %d changes after the writes; want %d", got, total)
+		}
+	})
+
+	run(t, "a snapshot holds the whole state, in order, at the revision it returns", f, func(t *testing.T, e *env) {
+		is := is.New(t)
+		ctx := t.Context()
+		fd := e.feed()
+		r := mustCreateRole(t, e, "Snapshot role", "PROJECT_READ")
+		mustCreate(t, ctx, e, rbac.NewBinding{RoleID: r.ID, UserID: userID(1), ResourceType: rbac.Project, ResourceID: projectID(1)})
+		mustCreate(t, ctx, e, nb(2, space(1), 1))
+		is.NoErr(e.resources().SetProjectSpace(ctx, projectID(1), spaceID(1)))
+		is.NoErr(e.resources().SetProjectSpace(ctx, projectID(2), spaceID(1)))
+		is.NoErr(e.resources().RestrictProject(ctx, projectID(2)))
+		var got []store.Change
+		rev, err := fd.Snapshot(ctx, func(ch store.Change) error {
+			got = append(got, ch)
+			return nil
+		})
+		is.NoErr(err)
+		is.Equal(rev, e.revision(t)) // the snapshot's revision is the store's
+		rank := map[store.ChangeKind]int{store.RoleCreated: 1, store.ProjectSpaceSet: 2, store.ProjectRestricted: 3, store.BindingCreated: 4}
+		var roles []rbac.Role
+		var links, restricted []string
+		var bindings []rbac.Binding
+		for i, ch := range got {
+			if rank[ch.Kind] == 0 || (i > 0 && rank[ch.Kind] < rank[got[i-1].Kind]) {
+				t.Fatalf("snapshot change %d is %s after %s; want roles, then project links, then restrictions, then bindings", i, ch.Kind, got[max(i-1, 0)].Kind)
+			}
+			switch ch.Kind {
+			case store.RoleCreated:
+				roles = append(roles, ch.Role)
+			case store.ProjectSpaceSet:
+				links = append(links, ch.ProjectID+" in "+ch.SpaceID)
+			case store.ProjectRestricted:
+				restricted = append(restricted, ch.ProjectID)
+			case store.BindingCreated:
+				bindings = append(bindings, ch.Binding)
+			}
+		}
+		byID := func(a, b rbac.Role) int { return strings.Compare(a.ID, b.ID) }
+		want := listAllRoles(t, e, rbac.MaxLimit)
+		slices.SortFunc(roles, byID)
+		slices.SortFunc(want, byID)
+		is.Equal(roles, want) // every role, predefined and custom, as the store returns it
+		slices.Sort(links)
+		is.Equal(links, []string{projectID(1) + " in " + spaceID(1), projectID(2) + " in " + spaceID(1)}) // every link
+		is.Equal(restricted, []string{projectID(2)})                                                      // every restriction
+		wantBindings := listAll(t, ctx, e, rbac.ListQuery{})
+		byBinding := func(a, b rbac.Binding) int { return strings.Compare(a.ID, b.ID) }
+		slices.SortFunc(bindings, byBinding)
+		slices.SortFunc(wantBindings, byBinding)
+		is.Equal(bindings, wantBindings) // every binding
+
+		stop := errors.New("enough")
+		calls := 0
+		_, err = fd.Snapshot(ctx, func(store.Change) error {
+			calls++
+			return stop
+		})
+		is.True(errors.Is(err, stop)) // the error of fn comes back
+		is.Equal(calls, 1)            // and stops the read
+	})
+
+	run(t, "checkers fed by snapshot, by changes and by subscription agree with the store", f, testFeedConsistency)
+}
+
+// The consistency test's universe: small, so that bindings share users,
+// resources and roles, and checks both allow and deny.
+const (
+	consUsers    = 5
+	consSpaces   = 3
+	consProjects = 5
+	consSteps    = 240
+)
+
+// consPerms are the permissions the consistency test asks about.
+var consPerms = []string{"PROJECT_READ", "PROJECT_UPDATE", "SPACE_READ", "DATASET_READ", "QUEUE_READ", check.PermProjectRestrict, check.PermRoleBindingCreate}
+
+// testFeedConsistency runs random writes of every kind and, at
+// checkpoints, compares four answers to every question of a small
+// universe: a checker that follows the store (subscription, the way a
+// host runs one), a checker loaded from a snapshot half way and caught up
+// from the feed, a checker fed only by the feed from revision 0, and a
+// reference evaluated from the store's own reads.
+func testFeedConsistency(t *testing.T, e *env) {
+	ctx := t.Context()
+	fd := e.feed()
+	newChecker := func() *check.Checker {
+		c, err := check.New(check.Options{Catalogue: Catalogue()})
+		if err != nil {
+			t.Fatalf("check.New: %v", err)
+		}
+		return c
+	}
+	followed := newChecker()
+	fl, err := check.Follow(ctx, followed, fd, check.FollowOptions{Interval: time.Hour})
+	if err != nil {
+		t.Fatalf("check.Follow: %v; want success", err)
+	}
+	defer fl.Close()
+	snap := newChecker()
+
+	r := rand.New(rand.NewPCG(7, 11))
+	var custom []string // custom role IDs, live or deleted
+	var bindings []string
+	roleChoice := func() string {
+		switch x := r.IntN(10); {
+		case x < 4 && len(custom) > 0:
+			return pick(r, custom)
+		case x < 9:
+			return roleID(r.IntN(4))
+		default:
+			return missingRoleID(r.IntN(3))
+		}
+	}
+	resourceChoice := func() (rbac.ResourceType, string) {
+		if r.IntN(2) == 0 {
+			return rbac.Space, spaceID(1 + r.IntN(consSpaces))
+		}
+		if r.IntN(4) == 0 {
+			return rbac.Project, projectAlias(1 + r.IntN(consProjects))
+		}
+		return rbac.Project, projectID(1 + r.IntN(consProjects))
+	}
+	for step := 1; step <= consSteps; step++ {
+		var err error
+		what := ""
+		switch x := r.IntN(100); {
+		case x < 8:
+			what = "CreateRole"
+			var perms []string
+			for _, p := range consPerms {
+				if r.IntN(2) == 0 {
+					perms = append(perms, p)
+				}
+			}
+			var ro rbac.Role
+			ro, err = e.roles().CreateRole(ctx, rbac.NewRole{Name: fmt.Sprintf("Random %d", step), Permissions: append(perms, "QUEUE_READ")})
+			if err == nil {
+				custom = append(custom, ro.ID)
+			}
+		case x < 13 && len(custom) > 0:
+			what = "UpdateRole"
+			perms := []string{pick(r, consPerms), pick(r, consPerms)}
+			_, err = e.roles().UpdateRole(ctx, pick(r, custom), rbac.RoleUpdate{Permissions: perms})
+		case x < 18 && len(custom) > 0:
+			what = "DeleteRole"
+			err = e.roles().DeleteRole(ctx, pick(r, custom))
+		case x < 48:
+			what = "Create"
+			rt, res := resourceChoice()
+			var b rbac.Binding
+			b, err = e.s.Create(ctx, rbac.NewBinding{RoleID: roleChoice(), UserID: userID(1 + r.IntN(consUsers)), ResourceType: rt, ResourceID: res})
+			if err == nil {
+				bindings = append(bindings, b.ID)
+			}
+		case x < 60 && len(bindings) > 0:
+			what = "ChangeRole"
+			_, err = e.s.ChangeRole(ctx, pick(r, bindings), rbac.RoleChange{RoleID: roleChoice()})
+		case x < 68 && len(bindings) > 0:
+			what = "Delete"
+			err = e.s.Delete(ctx, pick(r, bindings))
+		case x < 70:
+			what = "DeleteUserBindings"
+			_, err = e.s.DeleteUserBindings(ctx, userID(1+r.IntN(consUsers)))
+		case x < 72:
+			what = "DeleteResourceBindings"
+			rt, res := resourceChoice()
+			_, err = e.s.DeleteResourceBindings(ctx, rt, res)
+		case x < 84:
+			what = "SetProjectSpace"
+			err = e.resources().SetProjectSpace(ctx, projectID(1+r.IntN(consProjects)), spaceID(1+r.IntN(consSpaces)))
+		case x < 93:
+			what = "RestrictProject"
+			err = e.resources().RestrictProject(ctx, projectID(1+r.IntN(consProjects)))
+		default:
+			what = "UnrestrictProject"
+			err = e.resources().UnrestrictProject(ctx, projectID(1+r.IntN(consProjects)))
+		}
+		if what == "" {
+			continue
+		}
+		if cat, _ := categorize(err); cat == catInternal {
+			t.Fatalf("step %d: %s: %v; want success or one of the three categories", step, what, err)
+		}
+		// Read your writes: the follower applied the write before it
+		// returned.
+		if got, want := followed.Revision(), e.revision(t); got != want {
+			t.Fatalf("step %d: after %s the following checker is at revision %d; want the store's %d", step, what, got, want)
+		}
+		if step == consSteps/2 {
+			if err := snap.Load(ctx, fd); err != nil {
+				t.Fatalf("Load: %v; want success", err)
+			}
+		}
+		if step%60 == 0 {
+			if _, err := snap.CatchUp(ctx, fd); err != nil {
+				t.Fatalf("CatchUp: %v; want success", err)
+			}
+			fromZero := newChecker()
+			if _, err := fromZero.CatchUp(ctx, fd); err != nil {
+				t.Fatalf("CatchUp from revision 0: %v; want success", err)
+			}
+			compareCheckers(t, e, step, map[string]*check.Checker{"following": followed, "snapshot": snap, "changes from 0": fromZero})
+		}
+	}
+}
+
+// consReference is what the store's own reads say about the universe.
+type consReference struct {
+	roles      map[string]map[string]bool
+	bindings   map[[2]string]string // (user, resource) → role
+	space      map[string]string
+	restricted map[string]bool
+}
+
+// allowed follows CHECKS.md, written as plainly as possible.
+func (r *consReference) allowed(user, perm string, rt rbac.ResourceType, res string) bool {
+	if role, ok := r.bindings[[2]string{user, res}]; ok && r.roles[role][perm] {
+		return true
+	}
+	if rt == rbac.Space {
+		return false
+	}
+	sp, ok := r.space[res]
+	if !ok {
+		return false
+	}
+	role, ok := r.bindings[[2]string{user, sp}]
+	if !ok || (r.restricted[res] && !r.roles[role][check.PermProjectRestrict]) {
+		return false
+	}
+	return r.roles[role][perm]
+}
+
+func readReference(t *testing.T, e *env) *consReference {
+	t.Helper()
+	ctx := t.Context()
+	ref := &consReference{roles: map[string]map[string]bool{}, bindings: map[[2]string]string{}, space: map[string]string{}, restricted: map[string]bool{}}
+	for _, ro := range listAllRoles(t, e, rbac.MaxLimit) {
+		ref.roles[ro.ID] = map[string]bool{}
+		for _, p := range ro.Permissions {
+			ref.roles[ro.ID][p] = true
+		}
+	}
+	for _, b := range listAll(t, ctx, e, rbac.ListQuery{Limit: rbac.MaxLimit}) {
+		if ref.roles[b.RoleID] == nil {
+			t.Fatalf("binding %+v points at role %s, which the store does not list; want every binding's role to exist", b, b.RoleID)
+		}
+		ref.bindings[[2]string{b.UserID, b.ResourceID}] = b.RoleID
+	}
+	for p := 1; p <= consProjects; p++ {
+		sp, err := e.resources().ProjectSpace(ctx, projectID(p))
+		switch {
+		case err == nil:
+			ref.space[projectID(p)] = sp
+		case !isCategory(err, catNotFound):
+			t.Fatalf("ProjectSpace(%s): %v; want a space or not found", projectID(p), err)
+		}
+	}
+	for _, rs := range listAllRestricted(t, e, rbac.MaxLimit) {
+		ref.restricted[rs.ProjectID] = true
+	}
+	return ref
+}
+
+// compareCheckers asks every checker and the reference every question of
+// the universe and fails on the first disagreement.
+func compareCheckers(t *testing.T, e *env, step int, checkers map[string]*check.Checker) {
+	t.Helper()
+	ref := readReference(t, e)
+	rev := e.revision(t)
+	for name, c := range checkers {
+		if c.Revision() != rev {
+			t.Fatalf("step %d: the %s checker is at revision %d; want the store's %d", step, name, c.Revision(), rev)
+		}
+	}
+	type question struct {
+		rt  rbac.ResourceType
+		res string
+	}
+	var qs []question
+	for s := 1; s <= consSpaces; s++ {
+		qs = append(qs, question{rbac.Space, spaceID(s)})
+	}
+	for p := 1; p <= consProjects; p++ {
+		qs = append(qs, question{rbac.Project, projectID(p)})
+	}
+	allowed := 0
+	for u := 1; u <= consUsers; u++ {
+		for _, q := range qs {
+			for _, p := range consPerms {
+				want := ref.allowed(userID(u), p, q.rt, q.res)
+				if want {
+					allowed++
+				}
+				for name, c := range checkers {
+					got, err := c.Check(userID(u), p, q.rt, q.res)
+					if err != nil || got != want {
+						t.Fatalf("step %d: the %s checker answers %v, %v to user %d %s on %s %s; the store's own reads say %v",
+							step, name, got, err, u, p, q.rt, q.res, want)
+					}
+				}
+			}
+		}
+	}
+	if step == consSteps && allowed == 0 {
+		t.Fatalf("no question of the universe was allowed at the end; want the random writes to grant something")
+	}
+}
