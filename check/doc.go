@@ -73,10 +73,9 @@
 // actor is just not allowed. Dressing it up as invalid or conflict would
 // send clients looking for a bug in their payload or retrying, and leaving
 // it as an internal error would make hosts answer 500. So the guard
-// returns a [*Denied], which matches [ErrForbidden] and none of the three;
-// a host answers it with 403 Forbidden, as Kubernetes does. Hosts that use
-// [rbac.HTTPStatus] test [ErrForbidden] first, since rbac.HTTPStatus,
-// which speaks for the store contract, does not know it. Store methods
+// returns a [*Denied], which matches [ErrForbidden] (which is
+// [rbac.ErrForbidden]) and none of the three; a host answers it with 403
+// Forbidden, as Kubernetes does, and [rbac.HTTPStatus] does so. Store methods
 // never return it: the guard is a separate, explicit step, so the three
 // categories of the store contract stay exactly three.
 //

@@ -1,7 +1,6 @@
 package check
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 
@@ -10,9 +9,10 @@ import (
 
 // ErrForbidden is matched, under [errors.Is], by the error of the
 // escalation guard when it refuses a change of access. The error itself is
-// a [*Denied] that says why. See "Forbidden" in the package documentation
-// for why this is a fourth category and how hosts map it (HTTP 403).
-var ErrForbidden = errors.New("check: forbidden")
+// a [*Denied] that says why. It is [rbac.ErrForbidden] itself, so that
+// [rbac.HTTPStatus] answers it with 403; see "Forbidden" in the package
+// documentation for why this is a fourth category.
+var ErrForbidden = rbac.ErrForbidden
 
 // DenyReason says why the guard refused a change of access.
 type DenyReason string
