@@ -119,6 +119,53 @@ type modelRun struct {
 	open  []*openList
 	trace []string
 	step  int
+
+	// For a store that keeps roles (store.RoleStore): the run also
+	// creates and deletes custom roles, and binds to roles that do not
+	// exist. For a store with a feed: every write that changes something
+	// must move the revision by one, every other call not at all.
+	hasRoles, hasFeed bool
+	custom            []customRole
+	rev               uint64 // the revision the model expects
+}
+
+// customRole is a custom role the run created, live or deleted.
+type customRole struct {
+	id, name string
+	live     bool
+}
+
+// roleKnown reports whether the store must accept id as a binding's role.
+func (mr *modelRun) roleKnown(id string) bool {
+	if !mr.hasRoles {
+		return true
+	}
+	for i := 1; i <= modelRoles; i++ {
+		if id == roleID(i) {
+			return true
+		}
+	}
+	for _, c := range mr.custom {
+		if c.id == id {
+			return c.live
+		}
+	}
+	return false
+}
+
+// wrote tells the model that the last call changed something (changed)
+// or not, and checks the store's revision against it.
+func (mr *modelRun) wrote(op string, changed bool) {
+	mr.t.Helper()
+	if !mr.hasFeed {
+		return
+	}
+	if changed {
+		mr.rev++
+	}
+	if got := mr.e.revision(mr.t); got != mr.rev {
+		mr.fail("%s: the store is at revision %d; want %d (one change per write that changed something, none otherwise)", op, got, mr.rev)
+	}
 }
 
 func testModel(t *testing.T, f Factory) {
@@ -141,6 +188,8 @@ func testModel(t *testing.T, f Factory) {
 	for _, seed := range seeds {
 		run(t, fmt.Sprintf("seed=%d", seed), f, func(t *testing.T, e *env) {
 			mr := &modelRun{t: t, seed: seed, r: rand.New(rand.NewPCG(seed, 0x5eed)), e: e, m: refModel{issued: map[string]int{}}}
+			mr.hasRoles, mr.hasFeed = has(e.raw, capRoles), has(e.raw, capFeed)
+			mr.rev = e.revision(t)
 			for mr.step = 1; mr.step <= steps; mr.step++ {
 				mr.once()
 				if mr.step%50 == 0 {
@@ -185,6 +234,16 @@ func (mr *modelRun) name(id string) string {
 	if seq, ok := mr.m.issued[id]; ok {
 		return "binding" + strconv.Itoa(seq)
 	}
+	for i, c := range mr.custom {
+		if c.id == id {
+			return "custom" + strconv.Itoa(i)
+		}
+	}
+	for i := range 5 {
+		if id == missingRoleID(i) {
+			return "missingRole" + strconv.Itoa(i)
+		}
+	}
 	return strconv.Quote(id)
 }
 
@@ -198,6 +257,9 @@ func (mr *modelRun) expect(op string, err error, want category, field string) {
 	}
 	if got != want {
 		mr.fail("%s: got %s (error %v); want %s", op, got, err, want)
+	}
+	if want != catOK {
+		mr.wrote(op, false)
 	}
 	if want == catInvalid && field != "" {
 		if missing := missingFields(err, field); len(missing) > 0 {
@@ -233,7 +295,19 @@ func (mr *modelRun) randomResource() (sent, canon resource) {
 }
 
 func (mr *modelRun) randomUser() string { return userID(1 + mr.r.IntN(modelUsers)) }
-func (mr *modelRun) randomRole() string { return roleID(1 + mr.r.IntN(modelRoles)) }
+
+// randomRole returns a role to bind: a fixture role, or, for a store
+// that keeps roles, sometimes a custom role (live or deleted) or a role
+// that never existed.
+func (mr *modelRun) randomRole() string {
+	if mr.hasRoles && mr.chance(0.25) {
+		if len(mr.custom) > 0 && mr.chance(0.8) {
+			return pick(mr.r, mr.custom).id
+		}
+		return missingRoleID(mr.r.IntN(2))
+	}
+	return roleID(1 + mr.r.IntN(modelRoles))
+}
 
 // bindingTarget returns a binding ID to get, change or delete: usually a
 // live one, sometimes a deleted one, one that never existed, or a bad one
@@ -277,8 +351,73 @@ func (mr *modelRun) once() {
 		mr.deleteUser()
 	case x < 94:
 		mr.deleteResource()
+	case x < 97 && mr.hasRoles:
+		mr.createRole()
+	case x < 99 && mr.hasRoles:
+		mr.deleteRole()
 	default:
 		mr.stepClock()
+	}
+}
+
+// modelRoleNames are the names custom roles get: few, so that names clash.
+var modelRoleNames = []string{"Alpha", "Beta", "Gamma", "Delta", "Admin"}
+
+func (mr *modelRun) createRole() {
+	name := pick(mr.r, modelRoleNames)
+	op := "CreateRole(" + name + ")"
+	mr.log("%s", op)
+	r, err := mr.e.roles().CreateRole(mr.t.Context(), rbac.NewRole{Name: name, Permissions: []string{"PROJECT_READ"}})
+	taken := name == "Admin" // the default catalogue's
+	for _, c := range mr.custom {
+		taken = taken || (c.live && c.name == name)
+	}
+	if taken {
+		mr.expect(op, err, catConflict, "")
+		return
+	}
+	mr.expect(op, err, catOK, "")
+	for _, c := range mr.custom {
+		if c.id == r.ID {
+			mr.fail("%s returned ID %s, which the store handed out before as %s; want a new ID", op, r.ID, mr.name(r.ID))
+		}
+	}
+	mr.custom = append(mr.custom, customRole{id: r.ID, name: name, live: true})
+	mr.trace[len(mr.trace)-1] += " = " + mr.name(r.ID)
+	mr.wrote(op, true)
+}
+
+func (mr *modelRun) deleteRole() {
+	var id string
+	bad := false
+	switch x := mr.r.Float64(); {
+	case x < 0.75 && len(mr.custom) > 0:
+		id = pick(mr.r, mr.custom).id
+	case x < 0.85:
+		id = roleID(1 + mr.r.IntN(modelRoles)) // predefined in the suite's catalogue
+	case x < 0.95:
+		id = missingRoleID(mr.r.IntN(2))
+	default:
+		id, bad = pick(mr.r, badIDs("Role", "User")).id, true
+	}
+	op := "DeleteRole(" + mr.name(id) + ")"
+	mr.log("%s", op)
+	err := mr.e.roles().DeleteRole(mr.t.Context(), id)
+	i := slices.IndexFunc(mr.custom, func(c customRole) bool { return c.id == id })
+	bound := slices.ContainsFunc(mr.m.live, func(e modelEntry) bool { return e.b.RoleID == id })
+	switch {
+	case bad:
+		mr.expect(op, err, catInvalid, "id")
+	case i < 0 && mr.roleKnown(id):
+		mr.expect(op, err, catInvalid, "id") // predefined: forbidden
+	case i < 0 || !mr.custom[i].live:
+		mr.expect(op, err, catNotFound, "")
+	case bound:
+		mr.expect(op, err, catConflict, "")
+	default:
+		mr.expect(op, err, catOK, "")
+		mr.custom[i].live = false
+		mr.wrote(op, true)
 	}
 }
 
@@ -320,13 +459,21 @@ func (mr *modelRun) create() {
 	op := fmt.Sprintf("Create(%s, %s, %s %s)", mr.name(in.RoleID), mr.name(in.UserID), in.ResourceType, mr.name(in.ResourceID))
 	mr.log("%s", op)
 	b, err := mr.e.s.Create(mr.t.Context(), in)
+	taken := mr.m.slotTaken(in.UserID, canonRes.rt, canonRes.id)
 	switch {
 	case badField != "":
 		mr.expect(op, err, catInvalid, badField)
-	case mr.m.slotTaken(in.UserID, canonRes.rt, canonRes.id):
+	case taken && !mr.roleKnown(in.RoleID) && isCategory(err, catNotFound):
+		// Both a taken slot and a missing role: the contract does not
+		// say which a store reports.
+		mr.wrote(op, false)
+	case taken:
 		mr.expect(op, err, catConflict, "")
+	case !mr.roleKnown(in.RoleID):
+		mr.expect(op, err, catNotFound, "")
 	default:
 		mr.expect(op, err, catOK, "")
+		mr.wrote(op, true)
 		if _, again := mr.m.issued[b.ID]; again {
 			mr.fail("%s returned ID %s, which the store handed out before as %s; want a new ID", op, b.ID, mr.name(b.ID))
 		}
@@ -402,10 +549,17 @@ func (mr *modelRun) changeRole() {
 		mr.expect(op, err, catInvalid, "role_id")
 	case i < 0:
 		mr.expect(op, err, catNotFound, "")
+	case stale && !mr.roleKnown(rc.RoleID) && isCategory(err, catNotFound):
+		// A failed precondition and a missing role: either may be
+		// reported.
+		mr.wrote(op, false)
 	case stale:
 		mr.expect(op, err, catConflict, "")
+	case !mr.roleKnown(rc.RoleID):
+		mr.expect(op, err, catNotFound, "")
 	default:
 		mr.expect(op, err, catOK, "")
+		mr.wrote(op, rc.RoleID != mr.m.live[i].b.RoleID)
 		prev := mr.m.live[i].b
 		want := prev
 		if rc.RoleID != prev.RoleID {
@@ -440,6 +594,7 @@ func (mr *modelRun) delete() {
 		mr.expect(op, err, catNotFound, "")
 	default:
 		mr.expect(op, err, catOK, "")
+		mr.wrote(op, true)
 		mr.m.live = slices.Delete(mr.m.live, i, i+1)
 	}
 }
@@ -594,9 +749,11 @@ func (mr *modelRun) deleteUser() {
 		return
 	}
 	mr.expect(op, err, catOK, "")
-	if want := mr.m.removeWhere(func(b rbac.Binding) bool { return b.UserID == user }); n != want {
+	want := mr.m.removeWhere(func(b rbac.Binding) bool { return b.UserID == user })
+	if n != want {
 		mr.fail("%s returned %d; want %d", op, n, want)
 	}
+	mr.wrote(op, want > 0)
 	mr.trace[len(mr.trace)-1] += " = " + strconv.Itoa(n)
 }
 
@@ -624,6 +781,7 @@ func (mr *modelRun) deleteResource() {
 	if n != want {
 		mr.fail("%s returned %d; want %d", op, n, want)
 	}
+	mr.wrote(op, want > 0)
 	mr.trace[len(mr.trace)-1] += " = " + strconv.Itoa(n)
 }
 
@@ -645,6 +803,23 @@ func (mr *modelRun) checkAll() {
 			mr.fail("Get(%s) = %+v, %v; want %+v", mr.name(e.b.ID), b, err, e.b)
 		}
 	}
+	if mr.hasRoles {
+		var got, want []string
+		for _, r := range listAllRoles(mr.t, mr.e, rbac.MaxLimit) {
+			if !r.Predefined {
+				got = append(got, mr.name(r.ID))
+			}
+		}
+		for _, c := range mr.custom {
+			if c.live {
+				want = append(want, mr.name(c.id))
+			}
+		}
+		if !slices.Equal(got, want) {
+			mr.fail("the store lists custom roles %v; want %v", got, want)
+		}
+	}
+	mr.wrote("the checks of the whole store", false)
 	// Deleted bindings stay deleted; a sample keeps long runs fast on
 	// SQL stores.
 	var gone []string
