@@ -35,14 +35,20 @@ const testRoles = 5
 // binding to a role it does not have.
 func newStore(opts memstore.Options) *memstore.Store {
 	if opts.Catalogue == nil {
-		opts.Catalogue = check.DefaultCatalogue(check.DefaultVocabulary())
-		for n := range testRoles {
-			opts.Catalogue = append(opts.Catalogue, rbac.Role{
-				ID: roleID(n), Name: "test role " + strconv.Itoa(n), Permissions: []string{check.PermProjectRestrict}, Predefined: true,
-			})
-		}
+		opts.Catalogue = testCatalogue()
 	}
 	return memstore.New(opts)
+}
+
+// testCatalogue is the catalogue of newStore's stores.
+func testCatalogue() []rbac.Role {
+	roles := check.DefaultCatalogue(check.DefaultVocabulary())
+	for n := range testRoles {
+		roles = append(roles, rbac.Role{
+			ID: roleID(n), Name: "test role " + strconv.Itoa(n), Permissions: []string{check.PermProjectRestrict}, Predefined: true,
+		})
+	}
+	return roles
 }
 
 // projectID spells project n with the canonical type name or the alias;
