@@ -1,4 +1,5 @@
-// Package memstore is an in-memory [store.Store].
+// Package memstore is an in-memory [store.Store], [store.RoleStore],
+// [store.ResourceStore] and [store.ChangeFeed].
 //
 // It serves two purposes. It is an embedded store for a process that keeps
 // its role bindings in memory, and it is the test fake for applications
@@ -17,7 +18,29 @@
 //   - UpdatedAt moves forward on every role change, even when the clock
 //     steps back, and the IfUpdatedAt precondition is honoured;
 //   - lists come in creation order, with sealed cursors and keyset paging;
-//   - returned bindings are copies, timestamps are UTC microseconds.
+//   - returned bindings are copies, timestamps are UTC microseconds;
+//   - roles: the predefined catalogue ([Options].Catalogue, the default
+//     one of package check unless told otherwise) and custom roles, names
+//     unique, predefined roles immutable; a binding to a role that does
+//     not exist is not found, and a role with bindings cannot be deleted
+//     (the check and the write are one step under the store's lock);
+//   - project-to-space links and project restrictions;
+//   - a change feed: every write that changes something gets the next
+//     revision and one change, and subscribers are called with it before
+//     the write returns.
+//
+// # Change feed
+//
+// Revisions start at 1 with the first write: the catalogue's roles are
+// there from the start and are no change, as a checker has the same
+// catalogue built in. Subscribers are called one change at a time, in
+// revision order with no gaps, from the goroutine of the write, after the
+// store's lock is released (so a subscriber may read the store and its
+// feed). The log keeps the last [Options].ChangeRetention changes
+// ([DefaultChangeRetention] by default); a reader further behind gets a
+// [store.CompactedError] and loads a snapshot. So a [check.Checker]
+// follows a memstore with [check.Follow], and sees every write before the
+// write returns.
 //
 // # What it does not do
 //
@@ -36,5 +59,7 @@
 // so a page deep in a long list costs what the first page does. A stored
 // binding takes a few hundred bytes: the user, resource and role IDs are
 // kept once however many bindings share them. Get takes a read lock and
-// allocates nothing; writes take the write lock.
+// allocates nothing; writes take the write lock. The role check of a
+// binding write is one map lookup. The change log costs about a hundred
+// bytes per kept change.
 package memstore

@@ -22,6 +22,28 @@
 // a model-based test that runs random operations against the store and a
 // plain reference model and demands identical results.
 //
+// For the optional interfaces, when the store implements them:
+//   - [store.RoleStore] (groups Roles and RoleBindings): the catalogue,
+//     custom role create, get, update, delete and paging with their
+//     errors, predefined roles immutable, a bound role not deletable, and
+//     bindings to a role that does not exist not found, also when a role
+//     delete races a binding create. The model-based test then also
+//     creates and deletes custom roles and binds to unknown ones.
+//   - [store.ResourceStore] (group Resources): project links and
+//     restrictions, with their paging and errors.
+//   - [store.ChangeFeed] (group Feed, which needs all three): one change
+//     per write that changes something and none otherwise, carrying what
+//     the write returned; consecutive revisions, also under concurrent
+//     writers; Changes paging and limits; subscribers called before the
+//     write returns; a snapshot of the whole state; and checkers of
+//     package check, fed by subscription, by snapshot plus changes and by
+//     changes alone, that agree with the store's own reads after random
+//     writes of every kind. The model-based test then also checks the
+//     revision after every call.
+//
+// A store without one of them has those groups skipped, with a message
+// naming the interface: the test output shows what was not tested.
+//
 // Every call the suite makes goes through a checking wrapper: an error must
 // match at most one of [rbac.ErrInvalid], [rbac.ErrNotFound] and
 // [rbac.ErrConflict]; an invalid-input error must carry a
@@ -50,6 +72,12 @@
 //     with the Model spelling. Limit may change between pages.
 //   - An already-cancelled context makes every method fail with an error
 //     that wraps the context's error, and writes nothing.
+//   - A binding create on a taken (user, resource) slot with a role that
+//     does not exist may report either the conflict or the missing role;
+//     so may a role change with a failed precondition to a missing role.
+//   - Revisions are counted from the store's revision when the test
+//     starts, so a store may or may not record the catalogue it was
+//     opened with as changes.
 package storetest
 
 import (
