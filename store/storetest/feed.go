@@ -403,6 +403,54 @@ func testFeed(t *testing.T, f Factory) {
 		is.Equal(calls, 1)            // and stops the read
 	})
 
+	run(t, "a cancelled context fails every role, resource and feed call and writes nothing", f, func(t *testing.T, e *env) {
+		is := is.New(t)
+		ctx := t.Context()
+		r := mustCreateRole(t, e, "Live", "PROJECT_READ")
+		is.NoErr(e.resources().RestrictProject(ctx, projectID(1)))
+		before := e.revision(t)
+		dead, cancel := context.WithCancel(ctx)
+		cancel()
+		name := "Dead"
+		calls := []struct {
+			what string
+			call func() error
+		}{
+			{"CreateRole", func() error {
+				_, err := e.roles().CreateRole(dead, rbac.NewRole{Name: "Dead", Permissions: []string{"PROJECT_READ"}})
+				return err
+			}},
+			{"GetRole", func() error { _, err := e.roles().GetRole(dead, r.ID); return err }},
+			{"UpdateRole", func() error { _, err := e.roles().UpdateRole(dead, r.ID, rbac.RoleUpdate{Name: &name}); return err }},
+			{"DeleteRole", func() error { return e.roles().DeleteRole(dead, r.ID) }},
+			{"ListRoles", func() error { _, err := e.roles().ListRoles(dead, rbac.RoleQuery{}); return err }},
+			{"SetProjectSpace", func() error { return e.resources().SetProjectSpace(dead, projectID(1), spaceID(1)) }},
+			{"ProjectSpace", func() error { _, err := e.resources().ProjectSpace(dead, projectID(1)); return err }},
+			{"RestrictProject", func() error { return e.resources().RestrictProject(dead, projectID(2)) }},
+			{"UnrestrictProject", func() error { return e.resources().UnrestrictProject(dead, projectID(1)) }},
+			{"ListRestricted", func() error { _, err := e.resources().ListRestricted(dead, rbac.RestrictedQuery{}); return err }},
+			{"Revision", func() error { _, err := e.raw.(store.ChangeFeed).Revision(dead); return err }},
+			{"Changes", func() error { _, err := e.raw.(store.ChangeFeed).Changes(dead, 0, 10); return err }},
+			{"Snapshot", func() error {
+				_, err := e.raw.(store.ChangeFeed).Snapshot(dead, func(store.Change) error { return nil })
+				return err
+			}},
+		}
+		for _, c := range calls {
+			err := c.call()
+			if cat, _ := categorize(err); err == nil || cat != catInternal || !errors.Is(err, context.Canceled) {
+				t.Fatalf("%s with a cancelled context: %v; want an internal error wrapping context.Canceled", c.what, err)
+			}
+		}
+		unchangedRevision(t, e, before, "calls with a cancelled context")
+		got, err := e.roles().GetRole(ctx, r.ID)
+		is.NoErr(err)                                                               // the role is still there
+		is.Equal(got, r)                                                            // unchanged
+		is.Equal(restrictedIDs(listAllRestricted(t, e, 0)), []string{projectID(1)}) // restrictions unchanged
+		_, err = e.resources().ProjectSpace(ctx, projectID(1))
+		wantCategory(t, err, catNotFound, "ProjectSpace after a link with a cancelled context")
+	})
+
 	run(t, "checkers fed by snapshot, by changes and by subscription agree with the store", f, testFeedConsistency)
 }
 

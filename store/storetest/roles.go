@@ -126,6 +126,10 @@ func testRoles(t *testing.T, f Factory) {
 			}
 		}
 		is.Equal(all[len(cat)], custom) // custom roles come after the catalogue
+		all[0].Permissions[0] = "CHANGED"
+		again, err := e.roles().GetRole(t.Context(), all[0].ID)
+		is.NoErr(err)                              // read the first role again
+		is.True(again.Permissions[0] != "CHANGED") // changing a listed role changes nothing stored
 	})
 
 	run(t, "a name taken by a custom or a predefined role is a conflict", f, func(t *testing.T, e *env) {

@@ -4,7 +4,7 @@
 //
 //	func TestConformance(t *testing.T) {
 //		storetest.Run(t, func(tb testing.TB, opts storetest.Options) store.Store {
-//			return mystore.New(mystore.Options{Now: opts.Now})
+//			return mystore.New(mystore.Options{Now: opts.Now, Catalogue: opts.Catalogue})
 //		})
 //	}
 //
