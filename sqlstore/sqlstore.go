@@ -135,12 +135,12 @@ func SQLiteDSN(path string) (string, error) {
 	// tables in memory, not in temporary files: a batch create would
 	// otherwise write each row to a temp file besides the WAL.
 	q.Add("_pragma", "temp_store(MEMORY)")
-	// A 16 MB page cache per connection, and reads of the first 256 MB
-	// of the file through a memory map that all connections share: a
-	// get then costs no read system calls once the OS has the pages.
-	// (With a memory map, an I/O error while reading surfaces as a
-	// signal rather than an error; SQLite's own docs weigh this.)
-	q.Add("_pragma", "cache_size(-16000)")
+	// Reads of the first 256 MB of the file through a memory map, which
+	// the OS shares between connections and processes: a read then
+	// costs no system call once the OS has the page, and each
+	// connection's own page cache can stay at the default size. (With a
+	// memory map, an I/O error while reading surfaces as a signal rather
+	// than an error; SQLite's documentation weighs this.)
 	q.Add("_pragma", "mmap_size(268435456)")
 	u := url.URL{Scheme: "file", Path: abs, RawQuery: q.Encode()}
 	return u.String(), nil
