@@ -55,14 +55,15 @@ type roleTable struct {
 	lastID []byte
 }
 
+// copyRole returns a copy of r that shares nothing mutable with it.
 func copyRole(r *rbac.Role) rbac.Role {
 	c := *r
 	c.Permissions = slices.Clone(r.Permissions)
 	return c
 }
 
-// addRole stores r, which is new, and returns its slot. The caller holds
-// mu for writing.
+// addRole stores r, which is new, at the end of the creation order. The
+// caller holds mu for writing.
 func (s *Store) addRole(r *rbac.Role) {
 	t := &s.rolesByID
 	t.seq++
@@ -136,7 +137,7 @@ func (s *Store) roleID(id string) (string, error) {
 	return id, renamed(err, "role_id", "id")
 }
 
-func forbidPredefined(id string) error {
+func forbidPredefined() error {
 	return rbac.Invalid("id", rbac.ReasonForbidden, "is a predefined role, which cannot be changed or deleted")
 }
 
@@ -237,7 +238,7 @@ func (s *Store) UpdateRole(ctx context.Context, id string, u rbac.RoleUpdate) (r
 	switch {
 	case old.Predefined:
 		s.mu.Unlock()
-		return rbac.Role{}, forbidPredefined(id)
+		return rbac.Role{}, forbidPredefined()
 	case !u.IfUpdatedAt.IsZero() && !u.IfUpdatedAt.Equal(old.UpdatedAt):
 		s.mu.Unlock()
 		return rbac.Role{}, fmt.Errorf("memstore: %w: role %s changed at %s, after the %s the caller saw",
@@ -298,7 +299,7 @@ func (s *Store) DeleteRole(ctx context.Context, id string) error {
 	rec := t.slots.items[slot]
 	if rec.role.Predefined {
 		s.mu.Unlock()
-		return forbidPredefined(id)
+		return forbidPredefined()
 	}
 	if k, bound := s.roles.lookup(id); bound {
 		n := s.roles.keys[k].len()
