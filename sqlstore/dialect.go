@@ -37,6 +37,7 @@ type Dialect struct {
 // Name returns "sqlite" or "postgres".
 func (d *Dialect) Name() string { return d.name }
 
+// String returns the dialect's name, as Name does.
 func (d *Dialect) String() string { return d.name }
 
 // The dialects.
