@@ -228,13 +228,19 @@ func (s *Store) create(ctx context.Context, nb rbac.NewBinding) (rbac.Binding, c
 }
 
 // newID returns a binding ID that this store has never handed out. The
-// generator's IDs grow within a process (a version 7 UUID with a
-// monotonic clock), and the store holds it to that: an ID whose number is
-// not above the last one is refused, so a deleted binding's ID can never
-// come back, whatever the system clock does. The caller holds mu.
+// caller holds mu.
 func (s *Store) newID() (string, error) {
+	return s.fresh(ids.RoleBinding, &s.lastID, func(id string) bool { _, used := s.byID[id]; return used })
+}
+
+// fresh returns a new ID of kind k that this store has never handed out.
+// The generator's IDs grow within a process (a version 7 UUID with a
+// monotonic clock), and the store holds it to that: an ID whose number is
+// not above *last is refused, so a deleted binding's or role's ID can
+// never come back, whatever the system clock does. The caller holds mu.
+func (s *Store) fresh(k ids.Kind, last *[]byte, used func(string) bool) (string, error) {
 	for range 3 {
-		id, err := s.v.Types().NewID(ids.RoleBinding)
+		id, err := s.v.Types().NewID(k)
 		if err != nil {
 			return "", fmt.Errorf("memstore: %w", err)
 		}
@@ -242,14 +248,12 @@ func (s *Store) newID() (string, error) {
 		if err != nil {
 			return "", err
 		}
-		if numLess(s.lastID, num) {
-			if _, used := s.byID[id]; !used {
-				s.lastID = num
-				return id, nil
-			}
+		if numLess(*last, num) && !used(id) {
+			*last = num
+			return id, nil
 		}
 	}
-	return "", errors.New("memstore: the binding id generator did not move forward")
+	return "", fmt.Errorf("memstore: the %s id generator did not move forward", k)
 }
 
 // idNumber returns the number segment of a generated ID.

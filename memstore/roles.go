@@ -145,23 +145,7 @@ func forbidPredefined() error {
 // does for bindings. The caller holds mu.
 func (s *Store) newRoleID() (string, error) {
 	t := &s.rolesByID
-	for range 3 {
-		id, err := s.v.Types().NewID(ids.Role)
-		if err != nil {
-			return "", fmt.Errorf("memstore: %w", err)
-		}
-		num, err := idNumber(id)
-		if err != nil {
-			return "", err
-		}
-		if numLess(t.lastID, num) {
-			if _, used := t.byID[id]; !used {
-				t.lastID = num
-				return id, nil
-			}
-		}
-	}
-	return "", errors.New("memstore: the role id generator did not move forward")
+	return s.fresh(ids.Role, &t.lastID, func(id string) bool { _, used := t.byID[id]; return used })
 }
 
 func nameTaken(name string) error {
