@@ -177,18 +177,7 @@ func (c *checkedRoles) ListRoles(ctx context.Context, q rbac.RoleQuery) (rbac.Ro
 	if err != nil {
 		return p, err
 	}
-	limit := q.Limit
-	if limit == 0 {
-		limit = rbac.DefaultLimit
-	}
-	switch {
-	case len(p.Roles) > limit:
-		c.tb.Errorf("ListRoles with limit %d returned %d roles; want at most %d", q.Limit, len(p.Roles), limit)
-	case p.HasMore != (p.NextCursor != ""):
-		c.tb.Errorf("ListRoles returned has_more %v with next_cursor %q; want a cursor exactly when there is more", p.HasMore, p.NextCursor)
-	case p.HasMore && len(p.Roles) != limit:
-		c.tb.Errorf("ListRoles returned has_more with %d roles on a page of %d; want a full page before has_more", len(p.Roles), limit)
-	}
+	checkPage(c.tb, "ListRoles", q.Limit, len(p.Roles), p.HasMore, p.NextCursor)
 	for _, r := range p.Roles {
 		c.role("ListRoles", r)
 	}
@@ -243,9 +232,7 @@ func (c *checkedResources) ListRestricted(ctx context.Context, q rbac.Restricted
 	if err != nil {
 		return p, err
 	}
-	if p.HasMore != (p.NextCursor != "") {
-		c.tb.Errorf("ListRestricted returned has_more %v with next_cursor %q; want a cursor exactly when there is more", p.HasMore, p.NextCursor)
-	}
+	checkPage(c.tb, "ListRestricted", q.Limit, len(p.Projects), p.HasMore, p.NextCursor)
 	for _, r := range p.Projects {
 		if r.RestrictedAt.IsZero() || r.RestrictedAt != rbac.StoreTime(r.RestrictedAt) {
 			c.tb.Errorf("ListRestricted returned restricted_at %v for %s; want a time in rbac.StoreTime form", r.RestrictedAt, r.ProjectID)

@@ -98,6 +98,25 @@ type reporter interface {
 	Errorf(format string, args ...any)
 }
 
+// checkPage checks the shape every page of every list has: at most limit
+// items (0 meaning the default), a next_cursor exactly when has_more, and a
+// full page before has_more.
+func checkPage(tb reporter, method string, limit, n int, hasMore bool, cursor string) {
+	tb.Helper()
+	asked := limit
+	if limit == 0 {
+		limit = rbac.DefaultLimit
+	}
+	switch {
+	case n > limit:
+		tb.Errorf("%s with limit %d returned %d items; want at most %d", method, asked, n, limit)
+	case hasMore != (cursor != ""):
+		tb.Errorf("%s returned has_more %v with next_cursor %q; want a cursor exactly when there is more", method, hasMore, cursor)
+	case hasMore && n != limit:
+		tb.Errorf("%s returned has_more with %d items on a page of %d; want a full page before has_more", method, n, limit)
+	}
+}
+
 // checked wraps a store and checks every result it gives against the
 // rules that hold for every call: error categories, and well-formed
 // bindings and pages. Problems are reported with Errorf so that it works
@@ -170,20 +189,7 @@ func (c *checked) List(ctx context.Context, q rbac.ListQuery) (rbac.Page, error)
 	if err != nil {
 		return p, err
 	}
-	limit := q.Limit
-	if limit == 0 {
-		limit = rbac.DefaultLimit
-	}
-	switch {
-	case len(p.Bindings) > limit:
-		c.tb.Errorf("List with limit %d returned %d bindings; want at most %d", q.Limit, len(p.Bindings), limit)
-	case p.HasMore && p.NextCursor == "":
-		c.tb.Errorf("List returned has_more without a next_cursor; want a cursor whenever has_more is true")
-	case !p.HasMore && p.NextCursor != "":
-		c.tb.Errorf("List returned next_cursor %q with has_more false; want no cursor when there is nothing more", p.NextCursor)
-	case p.HasMore && len(p.Bindings) != limit:
-		c.tb.Errorf("List returned has_more with %d bindings on a page of %d; want a full page before has_more", len(p.Bindings), limit)
-	}
+	checkPage(c.tb, "List", q.Limit, len(p.Bindings), p.HasMore, p.NextCursor)
 	seen := map[string]bool{}
 	for _, b := range p.Bindings {
 		c.binding("List", b)
