@@ -5,9 +5,11 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/rolebind/rbac"
+	"github.com/rolebind/rbac/store"
 )
 
 // ErrRolledBack is the error of a batch item that was valid and did not
@@ -30,9 +32,9 @@ type BatchResult struct {
 	// Binding is the created binding, when Err is nil.
 	Binding rbac.Binding
 	// Err is why the item was not created: a [*rbac.ValidationError]
-	// (ErrInvalid), ErrConflict when the user already has a binding on
-	// the resource (also when an earlier item of the same batch made it),
-	// or ErrRolledBack.
+	// (ErrInvalid), ErrNotFound when its role does not exist, ErrConflict
+	// when the user already has a binding on the resource (also when an
+	// earlier item of the same batch made it), or ErrRolledBack.
 	Err error
 }
 
@@ -46,10 +48,10 @@ type BatchResult struct {
 // error does not mean that every item was created.
 func (s *Store) CreateBatch(ctx context.Context, nbs []rbac.NewBinding, opts BatchOptions) ([]BatchResult, error) {
 	var results []BatchResult
-	err := s.inTx(ctx, func(r runner) (err error) {
+	err := s.write(ctx, func(r runner) (err error) {
 		results, err = r.createBatch(ctx, nbs, opts)
 		if err == nil && opts.AllOrNothing && failed(results) {
-			// Roll back: inTx does on any error.
+			// Roll back: write does on any error.
 			return errBatchFailed
 		}
 		return err
@@ -97,7 +99,7 @@ func (t *TxStore) CreateBatch(ctx context.Context, nbs []rbac.NewBinding, opts B
 	return results, nil
 }
 
-// errBatchFailed makes inTx roll back an all-or-nothing batch.
+// errBatchFailed makes write roll back an all-or-nothing batch.
 var errBatchFailed = errors.New("sqlstore: batch failed")
 
 func failed(results []BatchResult) bool {
@@ -136,6 +138,29 @@ func (r runner) createBatch(ctx context.Context, nbs []rbac.NewBinding, opts Bat
 		results[i].Binding = rbac.Binding{RoleID: nb.RoleID, UserID: nb.UserID, ResourceType: nb.ResourceType, ResourceID: nb.ResourceID}
 		todo = append(todo, i)
 	}
+	// Each role is checked once, and on PostgreSQL kept from being
+	// deleted until the batch commits (see roleExists); SQLite's write
+	// lock does that for the whole batch.
+	roles := map[string]bool{}
+	valid := todo[:0]
+	for _, i := range todo {
+		id := results[i].Binding.RoleID
+		exists, seen := roles[id]
+		if !seen {
+			var err error
+			if exists, err = r.roleExists(ctx, id); err != nil {
+				return nil, err
+			}
+			roles[id] = exists
+		}
+		if !exists {
+			results[i] = BatchResult{Err: roleNotFound(id)}
+			continue
+		}
+		valid = append(valid, i)
+	}
+	todo = valid
+	created := slices.Clone(todo)
 	for len(todo) > 0 {
 		n := min(len(todo), batchChunk)
 		if err := r.insertChunk(ctx, results, todo[:n]); err != nil {
@@ -149,6 +174,17 @@ func (r runner) createBatch(ctx context.Context, nbs []rbac.NewBinding, opts Bat
 				results[i] = BatchResult{Err: ErrRolledBack}
 			}
 		}
+		return results, nil
+	}
+	// One change per created binding, in the order of the batch.
+	changes := make([]store.Change, 0, len(created))
+	for _, i := range created {
+		if res := results[i]; res.Err == nil {
+			changes = append(changes, store.Change{Kind: store.BindingCreated, At: res.Binding.CreatedAt, Binding: res.Binding})
+		}
+	}
+	if err := r.record(ctx, changes...); err != nil {
+		return nil, err
 	}
 	return results, nil
 }

@@ -23,7 +23,7 @@ var benchSizes = []int{1000, 100000}
 // BenchmarkStore runs the shared benchmark suite on a SQLite file.
 func BenchmarkStore(b *testing.B) {
 	storetest.Bench(b, func(tb testing.TB, opts storetest.Options) store.Store {
-		return openSQLite(tb, filepath.Join(tb.TempDir(), "bench.db"), sqlstore.Options{Now: opts.Now})
+		return openSQLite(tb, filepath.Join(tb.TempDir(), "bench.db"), sqlstore.Options{Now: opts.Now, Catalogue: opts.Catalogue})
 	}, storetest.BenchOptions{Sizes: benchSizes})
 }
 

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/rolebind/rbac"
+	"github.com/rolebind/rbac/store"
 )
 
 // The store's queries, written once with ? placeholders and rebound per
@@ -21,9 +22,18 @@ const (
 	// instead of failing, so that a conflict is a plain "no row
 	// inserted": it does not abort a PostgreSQL transaction (the host's,
 	// or a batch's), and needs no error text to be recognised.
+	//
+	// The row is inserted only when its role exists, which the same
+	// statement checks (and, on PostgreSQL, keeps so with a FOR KEY SHARE
+	// lock until commit): no row inserted is then a conflict or a missing
+	// role, which roleMissing tells apart. The casts give PostgreSQL the
+	// types of the parameters of a SELECT.
 	insertBinding = `INSERT INTO rbac_role_bindings (` + bindingColumns + `)
-		VALUES (?, ?, ?, ?, ?, ?, ?)
+		SELECT CAST(? AS text), CAST(? AS text), CAST(? AS text), CAST(? AS text), CAST(? AS text), CAST(? AS bigint), CAST(? AS bigint)
+		WHERE EXISTS (SELECT 1 FROM rbac_roles WHERE id = ?%s)
 		ON CONFLICT (user_id, resource_type, resource_id) DO NOTHING`
+
+	roleMissing = `SELECT count(*) FROM rbac_roles WHERE id = ?`
 
 	getBinding = `SELECT ` + bindingColumns + ` FROM rbac_role_bindings WHERE id = ?`
 
@@ -33,7 +43,8 @@ const (
 
 	setRole = `UPDATE rbac_role_bindings SET role_id = ?, updated_at = ? WHERE seq = ?`
 
-	deleteBinding = `DELETE FROM rbac_role_bindings WHERE id = ?`
+	// deleteBinding returns the row as it was, for the change feed.
+	deleteBinding = `DELETE FROM rbac_role_bindings WHERE id = ? RETURNING ` + bindingColumns
 
 	deleteUser = `DELETE FROM rbac_role_bindings WHERE user_id = ?`
 
@@ -51,7 +62,7 @@ const (
 
 // queries are the store's queries for one dialect.
 type queries struct {
-	insert, get, getForUpdate, setRole, delete, deleteUser, deleteResource string
+	insert, get, getForUpdate, setRole, delete, deleteUser, deleteResource, roleMissing string
 	// list holds one query per combination of filters, so that each is
 	// a constant statement that can be prepared once.
 	list [filterCount]string
@@ -59,7 +70,8 @@ type queries struct {
 
 func makeQueries(d *Dialect) queries {
 	q := queries{
-		insert:         d.rebind(insertBinding),
+		insert:         d.rebind(fmt.Sprintf(insertBinding, d.keyShare())),
+		roleMissing:    d.rebind(roleMissing),
 		get:            d.rebind(getBinding),
 		getForUpdate:   d.rebind(getBindingSeq + d.forUpdate),
 		setRole:        d.rebind(setRole),
@@ -102,6 +114,9 @@ func makeQueries(d *Dialect) queries {
 type runner struct {
 	s  *Store
 	tx *sql.Tx
+	// rec, when not nil, collects the changes the runner records, for
+	// the subscribers once the store's own transaction commits.
+	rec *recorder
 	// txStmts, when not nil, keeps the statements bound to tx for the
 	// runner's next calls, for loops such as a batch create.
 	txStmts map[string]*sql.Stmt
@@ -241,10 +256,21 @@ func (r runner) create(ctx context.Context, nb rbac.NewBinding) (rbac.Binding, e
 		if err != nil {
 			return rbac.Binding{}, internal("create", err)
 		}
-		res, err := r.exec(ctx, r.s.q.insert, id, nb.RoleID, nb.UserID, string(nb.ResourceType), nb.ResourceID, us, us)
+		res, err := r.exec(ctx, r.s.q.insert, id, nb.RoleID, nb.UserID, string(nb.ResourceType), nb.ResourceID, us, us, nb.RoleID)
 		if err != nil {
-			if r.s.d.classify(err) == errUnique && attempt < 3 && r.canRetryStatement() {
-				continue
+			if r.s.d.isForeignKey(err) && r.s.d == PostgreSQL {
+				// The role went between the check and the insert.
+				return rbac.Binding{}, roleNotFound(nb.RoleID)
+			}
+			if r.s.d.classify(err) == errUnique {
+				if attempt < 3 && r.canRetryStatement() {
+					continue
+				}
+				if r.rec != nil {
+					// PostgreSQL failed the store's own transaction:
+					// write runs it again, with a new ID.
+					return rbac.Binding{}, fmt.Errorf("%w: %w", errIDTaken, err)
+				}
 			}
 			return rbac.Binding{}, internal("create", err)
 		}
@@ -253,10 +279,17 @@ func (r runner) create(ctx context.Context, nb rbac.NewBinding) (rbac.Binding, e
 			return rbac.Binding{}, internal("create", err)
 		}
 		if n == 0 {
+			var roles int
+			if err := r.queryRow(ctx, r.s.q.roleMissing, []any{nb.RoleID}, &roles); err != nil {
+				return rbac.Binding{}, internal("create", err)
+			}
+			if roles == 0 {
+				return rbac.Binding{}, roleNotFound(nb.RoleID)
+			}
 			return rbac.Binding{}, fmt.Errorf("sqlstore: user already has a role binding on %s %s: %w",
 				nb.ResourceType, nb.ResourceID, rbac.ErrConflict)
 		}
-		return rbac.Binding{
+		b := rbac.Binding{
 			ID:           id,
 			RoleID:       nb.RoleID,
 			UserID:       nb.UserID,
@@ -264,7 +297,11 @@ func (r runner) create(ctx context.Context, nb rbac.NewBinding) (rbac.Binding, e
 			ResourceID:   nb.ResourceID,
 			CreatedAt:    now,
 			UpdatedAt:    now,
-		}, nil
+		}
+		if err := r.record(ctx, store.Change{Kind: store.BindingCreated, At: now, Binding: b}); err != nil {
+			return rbac.Binding{}, internal("create", err)
+		}
+		return b, nil
 	}
 }
 
@@ -312,32 +349,46 @@ func (r runner) changeRole(ctx context.Context, id string, c rbac.RoleChange) (r
 	if !next.After(b.UpdatedAt) {
 		next = b.UpdatedAt.Add(time.Microsecond)
 	}
+	ok, err := r.roleExists(ctx, c.RoleID)
+	if err != nil {
+		return rbac.Binding{}, internal("change role", err)
+	}
+	if !ok {
+		return rbac.Binding{}, roleNotFound(c.RoleID)
+	}
 	if _, err := r.exec(ctx, r.s.q.setRole, c.RoleID, micros(next), seq); err != nil {
+		if r.s.d.isForeignKey(err) {
+			return rbac.Binding{}, roleNotFound(c.RoleID)
+		}
 		return rbac.Binding{}, internal("change role", err)
 	}
 	b.RoleID = c.RoleID
 	b.UpdatedAt = next
+	if err := r.record(ctx, store.Change{Kind: store.BindingRoleChanged, At: next, Binding: b}); err != nil {
+		return rbac.Binding{}, internal("change role", err)
+	}
 	return b, nil
 }
 
 func (r runner) delete(ctx context.Context, id string) error {
-	res, err := r.exec(ctx, r.s.q.delete, id)
-	if err != nil {
-		return internal("delete", err)
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return internal("delete", err)
-	}
-	if n == 0 {
+	var sc scanned
+	err := r.queryRow(ctx, r.s.q.delete, []any{id}, sc.dest()...)
+	if errors.Is(err, sql.ErrNoRows) {
 		return notFound(id)
+	}
+	if err != nil {
+		return internal("delete", err)
+	}
+	if err := r.record(ctx, store.Change{Kind: store.BindingDeleted, At: r.nowTime(), Binding: sc.binding()}); err != nil {
+		return internal("delete", err)
 	}
 	return nil
 }
 
 // deleteWhere runs one DELETE, so every matching binding goes in one
-// atomic step, and returns how many went.
-func (r runner) deleteWhere(ctx context.Context, op, query string, args ...any) (int, error) {
+// atomic step, and returns how many went; when some did, the change ch
+// is recorded.
+func (r runner) deleteWhere(ctx context.Context, op string, ch store.Change, query string, args ...any) (int, error) {
 	res, err := r.exec(ctx, query, args...)
 	if err != nil {
 		return 0, internal(op, err)
@@ -345,6 +396,12 @@ func (r runner) deleteWhere(ctx context.Context, op, query string, args ...any) 
 	n, err := res.RowsAffected()
 	if err != nil {
 		return 0, internal(op, err)
+	}
+	if n > 0 {
+		ch.At = r.nowTime()
+		if err := r.record(ctx, ch); err != nil {
+			return 0, internal(op, err)
+		}
 	}
 	return int(n), nil
 }

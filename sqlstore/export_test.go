@@ -13,7 +13,7 @@ func SetNewID(s *Store, f func() (string, error)) { s.newID = f }
 // MigrateTo brings the schema of db up to version v and no further, to
 // make databases as older versions of the package left them.
 func MigrateTo(ctx context.Context, db *sql.DB, d *Dialect, v int) error {
-	_, err := migrate(ctx, db, d, v)
+	_, err := migrate(ctx, db, d, v, nil)
 	return err
 }
 

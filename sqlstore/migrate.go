@@ -79,6 +79,10 @@ func (d *Dialect) SchemaVersion() int {
 // migrations across processes: "rbac" in ASCII.
 const migrationLockKey = 0x72626163
 
+// rolesVersion is the schema version that added roles, and made every
+// binding name an existing role.
+const rolesVersion = 3
+
 // cursorKeyName is the rbac_meta row holding the list cursor key.
 const cursorKeyName = "cursor_key"
 
@@ -89,7 +93,10 @@ const cursorKeyName = "cursor_key"
 // each migration once: the first applies them, the others wait, then find
 // nothing to do. A schema newer than the code gives ErrSchemaTooNew and
 // writes nothing.
-func migrate(ctx context.Context, db *sql.DB, d *Dialect, target int) (key []byte, err error) {
+//
+// When target is 0, after runs last in the same transaction, with the
+// version the database had before; its error rolls everything back.
+func migrate(ctx context.Context, db *sql.DB, d *Dialect, target int, after func(ctx context.Context, ex dbtx, from int) error) (key []byte, err error) {
 	ms, err := d.migrations()
 	if err != nil {
 		return nil, err
@@ -101,21 +108,21 @@ func migrate(ctx context.Context, db *sql.DB, d *Dialect, target int) (key []byt
 	// which fails at once (no busy timeout) while another process does
 	// the same; the whole migration is safe to try again.
 	err = retryBusy(ctx, d, 20, func() error {
-		key, err = migrateOnce(ctx, db, d, ms, target)
+		key, err = migrateOnce(ctx, db, d, ms, target, after)
 		return err
 	})
 	return key, err
 }
 
-func migrateOnce(ctx context.Context, db *sql.DB, d *Dialect, ms []migration, target int) (key []byte, err error) {
+func migrateOnce(ctx context.Context, db *sql.DB, d *Dialect, ms []migration, target int, after func(context.Context, dbtx, int) error) (key []byte, err error) {
 	conn, err := db.Conn(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: migrate: %w", err)
 	}
 	defer conn.Close()
-	err = lockedTx(ctx, conn, d, func(ctx context.Context, ex execQuerier) error {
+	err = lockedTx(ctx, conn, d, func(ctx context.Context, ex dbtx) error {
 		var err error
-		key, err = migrateLocked(ctx, ex, d, ms, target)
+		key, err = migrateLocked(ctx, ex, d, ms, target, after)
 		return err
 	})
 	return key, err
@@ -129,7 +136,7 @@ type execQuerier interface {
 
 // lockedTx runs fn in a transaction that holds the migration lock, and
 // commits when fn returns nil.
-func lockedTx(ctx context.Context, conn *sql.Conn, d *Dialect, fn func(context.Context, execQuerier) error) error {
+func lockedTx(ctx context.Context, conn *sql.Conn, d *Dialect, fn func(context.Context, dbtx) error) error {
 	if d != SQLite {
 		tx, err := conn.BeginTx(ctx, nil)
 		if err != nil {
@@ -179,7 +186,7 @@ func lockedTx(ctx context.Context, conn *sql.Conn, d *Dialect, fn func(context.C
 	return nil
 }
 
-func migrateLocked(ctx context.Context, ex execQuerier, d *Dialect, ms []migration, target int) ([]byte, error) {
+func migrateLocked(ctx context.Context, ex dbtx, d *Dialect, ms []migration, target int, after func(context.Context, dbtx, int) error) ([]byte, error) {
 	current, err := schemaVersion(ctx, ex, d)
 	if err != nil {
 		return nil, err
@@ -212,6 +219,11 @@ func migrateLocked(ctx context.Context, ex execQuerier, d *Dialect, ms []migrati
 	}
 	if err := probeWrite(ctx, ex, d); err != nil {
 		return nil, err
+	}
+	if after != nil {
+		if err := after(ctx, ex, current); err != nil {
+			return nil, err
+		}
 	}
 	return key, nil
 }

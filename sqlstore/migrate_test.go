@@ -143,14 +143,14 @@ func TestSchemaTooNew(t *testing.T) {
 			is.NoErr(s.Close())
 			before, err := os.ReadFile(path)
 			is.NoErr(err)
-			_, err = sqlstore.OpenSQLite(ctx, path, sqlstore.Options{})
+			_, err = sqlstore.OpenSQLite(ctx, path, sqlstore.Options{Catalogue: testCatalogue()})
 			is.True(errors.Is(err, sqlstore.ErrSchemaTooNew)) // refused
 			after, err := os.ReadFile(path)
 			is.NoErr(err)
 			is.True(bytes.Equal(before, after)) // and left untouched
 			return
 		}
-		_, err = sqlstore.New(ctx, e.db(t, s), sqlstore.PostgreSQL, sqlstore.Options{})
+		_, err = sqlstore.New(ctx, e.db(t, s), sqlstore.PostgreSQL, sqlstore.Options{Catalogue: testCatalogue()})
 		is.True(errors.Is(err, sqlstore.ErrSchemaTooNew)) // refused
 		v, _ := schemaVersion(t, s.DB())
 		is.Equal(v, future) // left as it was
@@ -198,7 +198,9 @@ func TestConcurrentFirstOpen(t *testing.T) {
 		errs := make([]error, len(dbs))
 		var wg sync.WaitGroup
 		for i, db := range dbs {
-			wg.Go(func() { stores[i], errs[i] = sqlstore.New(ctx, db, e.dialect, sqlstore.Options{}) })
+			wg.Go(func() {
+				stores[i], errs[i] = sqlstore.New(ctx, db, e.dialect, sqlstore.Options{Catalogue: testCatalogue()})
+			})
 		}
 		wg.Wait()
 		for _, err := range errs {
@@ -227,7 +229,7 @@ func TestReopen(t *testing.T) {
 	is := is.New(t)
 	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "rbac.db")
-	s, err := sqlstore.OpenSQLite(ctx, path, sqlstore.Options{})
+	s, err := sqlstore.OpenSQLite(ctx, path, sqlstore.Options{Catalogue: testCatalogue()})
 	is.NoErr(err)
 	var made []rbac.Binding
 	for i := range 3 {

@@ -15,7 +15,9 @@ type ops struct {
 	s *Store
 	// run executes one operation: on the pool (with retries) for a Store,
 	// in the host's transaction for a TxStore. inTx says that the
-	// operation reads and then writes, so it needs a transaction.
+	// operation writes: a Store runs it in a transaction of its own,
+	// which ends with the write's change of the feed, and hands the
+	// change to its subscribers once it has committed.
 	run func(ctx context.Context, inTx bool, fn func(r runner) error) error
 }
 
@@ -27,7 +29,7 @@ func (o ops) create(ctx context.Context, nb rbac.NewBinding) (b rbac.Binding, er
 	if err := ctx.Err(); err != nil {
 		return rbac.Binding{}, internal("create", err)
 	}
-	err = o.run(ctx, false, func(r runner) (err error) {
+	err = o.run(ctx, true, func(r runner) (err error) {
 		b, err = r.create(ctx, nb)
 		return err
 	})
@@ -74,7 +76,7 @@ func (o ops) delete(ctx context.Context, id string) error {
 	if err := ctx.Err(); err != nil {
 		return internal("delete", err)
 	}
-	return o.run(ctx, false, func(r runner) error { return r.delete(ctx, id) })
+	return o.run(ctx, true, func(r runner) error { return r.delete(ctx, id) })
 }
 
 func (o ops) list(ctx context.Context, q rbac.ListQuery) (p rbac.Page, err error) {
@@ -100,8 +102,9 @@ func (o ops) deleteUserBindings(ctx context.Context, userID string) (n int, err 
 	if err := ctx.Err(); err != nil {
 		return 0, internal("delete user bindings", err)
 	}
-	err = o.run(ctx, false, func(r runner) (err error) {
-		n, err = r.deleteWhere(ctx, "delete user bindings", o.s.q.deleteUser, userID)
+	err = o.run(ctx, true, func(r runner) (err error) {
+		ch := store.Change{Kind: store.UserBindingsDeleted, Binding: rbac.Binding{UserID: userID}}
+		n, err = r.deleteWhere(ctx, "delete user bindings", ch, o.s.q.deleteUser, userID)
 		return err
 	})
 	return n, err
@@ -115,8 +118,9 @@ func (o ops) deleteResourceBindings(ctx context.Context, rt rbac.ResourceType, r
 	if err := ctx.Err(); err != nil {
 		return 0, internal("delete resource bindings", err)
 	}
-	err = o.run(ctx, false, func(r runner) (err error) {
-		n, err = r.deleteWhere(ctx, "delete resource bindings", o.s.q.deleteResource, string(rt), resourceID)
+	err = o.run(ctx, true, func(r runner) (err error) {
+		ch := store.Change{Kind: store.ResourceBindingsDeleted, Binding: rbac.Binding{ResourceType: rt, ResourceID: resourceID}}
+		n, err = r.deleteWhere(ctx, "delete resource bindings", ch, o.s.q.deleteResource, string(rt), resourceID)
 		return err
 	})
 	return n, err
@@ -143,7 +147,7 @@ func joinInvalid(errs ...error) error {
 func (s *Store) makeOps() ops {
 	return ops{s: s, run: func(ctx context.Context, inTx bool, fn func(r runner) error) error {
 		if inTx {
-			return s.inTx(ctx, fn)
+			return s.write(ctx, fn)
 		}
 		return s.retry(ctx, func() error { return fn(s.pool()) })
 	}}

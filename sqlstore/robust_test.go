@@ -130,7 +130,7 @@ func TestContention(t *testing.T) {
 		first := e.open(t, sqlstore.Options{})
 		stores := []*sqlstore.Store{first}
 		for range 3 {
-			s, err := sqlstore.New(ctx, e.db(t, first), e.dialect, sqlstore.Options{})
+			s, err := sqlstore.New(ctx, e.db(t, first), e.dialect, sqlstore.Options{Catalogue: testCatalogue()})
 			is.NoErr(err)
 			t.Cleanup(func() { s.Close() })
 			stores = append(stores, s)
@@ -184,7 +184,7 @@ func TestHelperProcess(t *testing.T) {
 	switch mode {
 	case "open":
 		// Report how opening went, and nothing else.
-		s, err := sqlstore.OpenSQLite(ctx, path, sqlstore.Options{})
+		s, err := sqlstore.OpenSQLite(ctx, path, sqlstore.Options{Catalogue: testCatalogue()})
 		if err != nil {
 			fmt.Println("error:", err)
 			os.Exit(0)
@@ -193,7 +193,7 @@ func TestHelperProcess(t *testing.T) {
 		fmt.Println("opened")
 		os.Exit(0)
 	case "contend":
-		s, err := sqlstore.OpenSQLite(ctx, path, sqlstore.Options{})
+		s, err := sqlstore.OpenSQLite(ctx, path, sqlstore.Options{Catalogue: testCatalogue()})
 		if err != nil {
 			fmt.Println("error:", err)
 			os.Exit(1)
@@ -204,7 +204,7 @@ func TestHelperProcess(t *testing.T) {
 		s.Close()
 		os.Exit(0)
 	case "crash":
-		s, err := sqlstore.OpenSQLite(ctx, path, sqlstore.Options{})
+		s, err := sqlstore.OpenSQLite(ctx, path, sqlstore.Options{Catalogue: testCatalogue()})
 		if err != nil {
 			fmt.Println("error:", err)
 			os.Exit(1)
@@ -349,7 +349,7 @@ func TestBadConditionsAtOpen(t *testing.T) {
 	t.Run("a missing directory is an error and is not created", func(t *testing.T) {
 		is := is.New(t)
 		dir := filepath.Join(t.TempDir(), "missing")
-		_, err := sqlstore.OpenSQLite(ctx, filepath.Join(dir, "rbac.db"), sqlstore.Options{})
+		_, err := sqlstore.OpenSQLite(ctx, filepath.Join(dir, "rbac.db"), sqlstore.Options{Catalogue: testCatalogue()})
 		is.True(errors.Is(err, fs.ErrNotExist)) // says what is missing
 		is.True(strings.Contains(err.Error(), dir))
 		_, err = os.Stat(dir)
@@ -361,7 +361,7 @@ func TestBadConditionsAtOpen(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "notes.txt")
 		text := bytes.Repeat([]byte("these are someone's notes, not a database\n"), 200)
 		is.NoErr(os.WriteFile(path, text, 0o644))
-		_, err := sqlstore.OpenSQLite(ctx, path, sqlstore.Options{})
+		_, err := sqlstore.OpenSQLite(ctx, path, sqlstore.Options{Catalogue: testCatalogue()})
 		is.True(err != nil)
 		is.True(strings.Contains(err.Error(), "not a SQLite database")) // says what is wrong
 		after, err := os.ReadFile(path)
@@ -375,7 +375,7 @@ func TestBadConditionsAtOpen(t *testing.T) {
 		is := is.New(t)
 		dir := t.TempDir()
 		path = filepath.Join(dir, "rbac.db")
-		s, err := sqlstore.OpenSQLite(ctx, path, sqlstore.Options{})
+		s, err := sqlstore.OpenSQLite(ctx, path, sqlstore.Options{Catalogue: testCatalogue()})
 		is.NoErr(err)
 		_, err = s.Create(ctx, newBinding(1, 1, 1))
 		is.NoErr(err)
@@ -392,7 +392,7 @@ func TestBadConditionsAtOpen(t *testing.T) {
 		db, err := sql.Open("sqlite", "file:"+path+"?mode=ro&_busy_timeout=1000")
 		is.NoErr(err)
 		defer db.Close()
-		_, err = sqlstore.New(ctx, db, sqlstore.SQLite, sqlstore.Options{})
+		_, err = sqlstore.New(ctx, db, sqlstore.SQLite, sqlstore.Options{Catalogue: testCatalogue()})
 		is.True(err != nil)
 		is.True(strings.Contains(err.Error(), "read-only")) // says what is wrong
 		after, err := os.ReadFile(path)
@@ -405,7 +405,7 @@ func TestBadConditionsAtOpen(t *testing.T) {
 		path, before := database(t)
 		is.NoErr(os.Chmod(path, 0o444))
 		if os.Geteuid() != 0 {
-			_, err := sqlstore.OpenSQLite(ctx, path, sqlstore.Options{})
+			_, err := sqlstore.OpenSQLite(ctx, path, sqlstore.Options{Catalogue: testCatalogue()})
 			is.True(err != nil)
 			is.True(strings.Contains(err.Error(), "read-only")) // says what is wrong
 		} else {

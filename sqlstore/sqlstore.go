@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/rolebind/rbac"
+	"github.com/rolebind/rbac/check"
 	"github.com/rolebind/rbac/ids"
 	"github.com/rolebind/rbac/store"
 	"github.com/rolebind/rbac/validate"
@@ -31,6 +32,30 @@ type Options struct {
 	// Now is the store's clock for CreatedAt and UpdatedAt. Nil means
 	// [time.Now].
 	Now func() time.Time
+	// Vocabulary is the permission vocabulary that role permissions are
+	// checked against; nil means check.DefaultVocabulary. A host passes
+	// the same vocabulary to its checker.
+	Vocabulary validate.Vocabulary
+	// Catalogue is the predefined roles; nil means check.DefaultCatalogue
+	// over the default vocabulary, and an empty, non-nil slice means
+	// none. A host passes the same catalogue to its checker. When the
+	// store opens, the stored predefined roles are brought in line with
+	// it in one transaction, and each role inserted or changed is a
+	// change of the feed (see [Store.Snapshot]); stored predefined roles
+	// that the catalogue no longer has are kept, since bindings may name
+	// them. Every process that shares a database should open it with the
+	// same catalogue. A catalogue with a role ID that is not canonical, a
+	// repeated ID or name, a role that would not pass as a custom role
+	// (no permission, a permission outside the vocabulary), or a name
+	// that a stored custom role has, makes opening fail.
+	Catalogue []rbac.Role
+	// ChangeRetention is how many of the latest changes the change feed
+	// keeps in the database; 0 means [DefaultChangeRetention], and a
+	// negative number keeps every change. A write prunes the log once
+	// every thousand revisions. A follower that falls behind further
+	// than the retention loads a snapshot instead (see
+	// [store.CompactedError]).
+	ChangeRetention int
 }
 
 // Store is a [store.Store] over database/sql. It is safe for concurrent use,
@@ -44,7 +69,12 @@ type Store struct {
 	newID   func() (string, error)
 	cursors *store.Cursors
 	q       queries
+	rq      roleQueries
+	resq    resourceQueries
+	fq      feedQueries
 	o       ops
+	vocab   validate.Vocabulary
+	feed    feed
 	// ownDB is set when the store opened db itself and so closes it.
 	ownDB bool
 
@@ -56,7 +86,12 @@ type Store struct {
 	closed bool
 }
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store         = (*Store)(nil)
+	_ store.RoleStore     = (*Store)(nil)
+	_ store.ResourceStore = (*Store)(nil)
+	_ store.ChangeFeed    = (*Store)(nil)
+)
 
 // New returns a store over db, a database the host opened with a driver
 // for dialect d, after bringing the schema up to date (see [Dialect]).
@@ -73,17 +108,16 @@ func New(ctx context.Context, db *sql.DB, d *Dialect, opts Options) (*Store, err
 	if d != SQLite && d != PostgreSQL {
 		return nil, errors.New("sqlstore: unknown dialect; use sqlstore.SQLite or sqlstore.PostgreSQL")
 	}
-	key, err := migrate(ctx, db, d, 0)
-	if err != nil {
-		return nil, err
-	}
 	s := &Store{
-		db:      db,
-		d:       d,
-		v:       opts.Validator,
-		now:     opts.Now,
-		cursors: store.NewCursors(key),
-		q:       makeQueries(d),
+		db:    db,
+		d:     d,
+		v:     opts.Validator,
+		now:   opts.Now,
+		vocab: opts.Vocabulary,
+		q:     makeQueries(d),
+		rq:    makeRoleQueries(d),
+		resq:  makeResourceQueries(d),
+		fq:    makeFeedQueries(d),
 	}
 	if s.v == nil {
 		s.v = validate.Default()
@@ -91,6 +125,25 @@ func New(ctx context.Context, db *sql.DB, d *Dialect, opts Options) (*Store, err
 	if s.now == nil {
 		s.now = time.Now
 	}
+	if s.vocab == nil {
+		s.vocab = check.DefaultVocabulary()
+	}
+	catalogue := opts.Catalogue
+	if catalogue == nil {
+		catalogue = check.DefaultCatalogue(check.DefaultVocabulary())
+	}
+	catalogue, err := checkCatalogue(s.v, s.vocab, catalogue)
+	if err != nil {
+		return nil, err
+	}
+	s.feed.init(opts.ChangeRetention)
+	key, err := migrate(ctx, db, d, 0, func(ctx context.Context, ex dbtx, from int) error {
+		return loadCatalogue(ctx, ex, d, catalogue, s.now(), from < rolesVersion)
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.cursors = store.NewCursors(key)
 	types := s.v.Types()
 	s.newID = func() (string, error) { return types.NewID(ids.RoleBinding) }
 	s.o = s.makeOps()
@@ -241,8 +294,11 @@ func (s *Store) Close() error {
 // without taking a second connection from the pool, which a transaction
 // waiting for one while others wait for its lock would deadlock on.
 func (s *Store) prepareAll(ctx context.Context) error {
-	all := []string{s.q.insert, s.q.get, s.q.getForUpdate, s.q.setRole, s.q.delete, s.q.deleteUser, s.q.deleteResource}
+	all := []string{s.q.insert, s.q.get, s.q.getForUpdate, s.q.setRole, s.q.delete, s.q.deleteUser, s.q.deleteResource, s.q.roleMissing}
 	all = append(all, s.q.list[:]...)
+	all = append(all, s.rq.prepared()...)
+	all = append(all, s.resq.prepared()...)
+	all = append(all, s.fq.all()...)
 	s.stmts = make(map[string]*sql.Stmt, len(all))
 	for _, query := range all {
 		st, err := s.db.PrepareContext(ctx, query)
@@ -298,22 +354,6 @@ func (s *Store) retry(ctx context.Context, op func() error) error {
 // pool returns a runner that executes each statement on its own, outside
 // any transaction.
 func (s *Store) pool() runner { return runner{s: s} }
-
-// inTx runs fn in a transaction of its own and commits it, retrying the
-// whole transaction when the engine gave up on it.
-func (s *Store) inTx(ctx context.Context, fn func(r runner) error) error {
-	return s.retry(ctx, func() error {
-		tx, err := s.db.BeginTx(ctx, nil)
-		if err != nil {
-			return err
-		}
-		if err := fn(runner{s: s, tx: tx}); err != nil {
-			_ = tx.Rollback()
-			return err
-		}
-		return tx.Commit()
-	})
-}
 
 // withCtxErr makes err wrap the context's error when the context ended,
 // so that callers can tell with errors.Is: database/sql reports a

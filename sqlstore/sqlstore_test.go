@@ -59,6 +59,9 @@ var postgresEngine = engine{
 	dialect: sqlstore.PostgreSQL,
 	open: func(tb testing.TB, opts sqlstore.Options) *sqlstore.Store {
 		tb.Helper()
+		if opts.Catalogue == nil {
+			opts.Catalogue = testCatalogue()
+		}
 		db := postgresDB(tb, newSchema(tb))
 		s, err := sqlstore.New(context.Background(), db, sqlstore.PostgreSQL, opts)
 		if err != nil {
@@ -98,8 +101,12 @@ func (e engine) sql(q string) string {
 }
 
 // openSQLite opens a store on the file at path and closes it at cleanup.
+// Without a catalogue in opts, it uses testCatalogue.
 func openSQLite(tb testing.TB, path string, opts sqlstore.Options) *sqlstore.Store {
 	tb.Helper()
+	if opts.Catalogue == nil {
+		opts.Catalogue = testCatalogue()
+	}
 	s, err := sqlstore.OpenSQLite(context.Background(), path, opts)
 	if err != nil {
 		tb.Fatalf("open sqlite store: %v", err)
@@ -189,7 +196,7 @@ func eachEngine(t *testing.T, test func(t *testing.T, e engine)) {
 
 func factory(e engine) storetest.Factory {
 	return func(tb testing.TB, opts storetest.Options) store.Store {
-		return e.open(tb, sqlstore.Options{Now: opts.Now})
+		return e.open(tb, sqlstore.Options{Now: opts.Now, Catalogue: opts.Catalogue})
 	}
 }
 

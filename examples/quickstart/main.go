@@ -1,7 +1,8 @@
 // Command quickstart shows the library at work on its embedded default
 // store, a SQLite file: the documented valid and invalid examples of the
 // public API, a duplicate and its conflict, a role change guarded by a
-// precondition, and a list.
+// precondition, a list, and a permission check with its explanation from
+// a checker that follows the store.
 //
 // The database file persists between runs, so a second run finds the
 // binding of the first and its create conflicts. Use -reset to start over.
@@ -17,8 +18,10 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/rolebind/rbac"
+	"github.com/rolebind/rbac/check"
 	"github.com/rolebind/rbac/ids"
 	"github.com/rolebind/rbac/sqlstore"
 	"github.com/rolebind/rbac/validate"
@@ -31,9 +34,24 @@ const (
 	invalidBody = `{"role_id": "Um9sZToxOlY0S2E=", "user_id": "VXNlcjoxOmxQZzI=",
  "resource_type": "PROJECT", "resource_id": "U3BhY2U6MTp1Rk4x"}`
 
-	roleAnnotator = "Um9sZToxOlY0S2E=" // Role:1:V4Ka
-	roleReviewer  = "Um9sZToyOmRLMjQ=" // Role:2:dK24
+	roleEditor = "Um9sZToxOlY0S2E=" // Role:1:V4Ka
+	roleViewer = "Um9sZToyOmRLMjQ=" // Role:2:dK24
+
+	// The space the documented project belongs to in this example.
+	space = "U3BhY2U6MTp1Rk4x" // Space:1:uFN1
 )
+
+// roles is the catalogue of predefined roles that the store and the
+// checker are both given: the default four, and the two roles that the
+// documented examples bind. A binding's role must exist in the store.
+func roles() []rbac.Role {
+	return append(check.DefaultCatalogue(check.DefaultVocabulary()),
+		rbac.Role{ID: roleEditor, Name: "Project editor", Description: "Reads and updates projects.",
+			Permissions: []string{"PROJECT_READ", "PROJECT_UPDATE"}, Predefined: true},
+		rbac.Role{ID: roleViewer, Name: "Project viewer", Description: "Reads projects.",
+			Permissions: []string{"PROJECT_READ"}, Predefined: true},
+	)
+}
 
 func main() {
 	defaultDB := filepath.Join(os.TempDir(), "rbac-quickstart.db")
@@ -55,11 +73,11 @@ func run(ctx context.Context, w io.Writer, dbPath string, reset bool) error {
 			}
 		}
 	}
-	s, err := sqlstore.OpenSQLite(ctx, dbPath, sqlstore.Options{})
+	s, err := sqlstore.OpenSQLite(ctx, dbPath, sqlstore.Options{Catalogue: roles()})
 	if err != nil {
 		return err
 	}
-	defer s.Close()
+	defer func() { s.Close() }()
 	fmt.Fprintf(w, "store: SQLite file %s\n", dbPath)
 	v := validate.Default()
 
@@ -91,14 +109,14 @@ func run(ctx context.Context, w io.Writer, dbPath string, reset bool) error {
 
 	section(w, "3. create: a second binding for the same user and project")
 	dup := nb
-	dup.RoleID = roleReviewer
+	dup.RoleID = roleViewer
 	_, err = s.Create(ctx, dup)
 	printError(w, err)
 
 	section(w, "4. change the role, with the updated_at last seen as precondition")
-	next := roleReviewer
-	if b.RoleID == roleReviewer {
-		next = roleAnnotator
+	next := roleViewer
+	if b.RoleID == roleViewer {
+		next = roleEditor
 	}
 	seen := b.UpdatedAt
 	b, err = s.ChangeRole(ctx, b.ID, rbac.RoleChange{RoleID: next, IfUpdatedAt: seen})
@@ -107,7 +125,7 @@ func run(ctx context.Context, w io.Writer, dbPath string, reset bool) error {
 	}
 	fmt.Fprintf(w, "role is now %s, updated_at %s (was %s)\n", b.RoleID, rbac.FormatTime(b.UpdatedAt), rbac.FormatTime(seen))
 	fmt.Fprintln(w, "a second administrator, still holding the old updated_at, tries the same:")
-	_, err = s.ChangeRole(ctx, b.ID, rbac.RoleChange{RoleID: roleAnnotator, IfUpdatedAt: seen})
+	_, err = s.ChangeRole(ctx, b.ID, rbac.RoleChange{RoleID: roleEditor, IfUpdatedAt: seen})
 	printError(w, err)
 
 	section(w, "5. list the user's PROJECT bindings, two per page")
@@ -116,11 +134,11 @@ func run(ctx context.Context, w io.Writer, dbPath string, reset bool) error {
 	}
 	// Reopen to show that the list reads what the file holds, not what
 	// this process remembers.
-	if s, err = sqlstore.OpenSQLite(ctx, dbPath, sqlstore.Options{}); err != nil {
+	if s, err = sqlstore.OpenSQLite(ctx, dbPath, sqlstore.Options{Catalogue: roles()}); err != nil {
 		return err
 	}
 	for _, res := range []string{"TW9kZWw6MjpBYkNk", "TW9kZWw6MzpFZkdo"} { // Model:2:AbCd, Model:3:EfGh
-		extra := rbac.NewBinding{RoleID: roleAnnotator, UserID: nb.UserID, ResourceType: rbac.Project, ResourceID: res}
+		extra := rbac.NewBinding{RoleID: roleEditor, UserID: nb.UserID, ResourceType: rbac.Project, ResourceID: res}
 		if _, err := s.Create(ctx, extra); err != nil && !errors.Is(err, rbac.ErrConflict) {
 			return err
 		}
@@ -139,8 +157,64 @@ func run(ctx context.Context, w io.Writer, dbPath string, reset bool) error {
 		}
 		q.Cursor = p.NextCursor
 	}
+
+	section(w, "6. check permissions, and explain the answers")
+	// The project belongs to a space, where the user is bound too, with
+	// the predefined Read-only role. Both writes are no-ops on a second
+	// run (the conflict of the binding is expected).
+	if err := s.SetProjectSpace(ctx, nb.ResourceID, space); err != nil {
+		return err
+	}
+	onSpace := rbac.NewBinding{RoleID: check.ReadOnlyRoleID, UserID: nb.UserID, ResourceType: rbac.Space, ResourceID: space}
+	if _, err := s.Create(ctx, onSpace); err != nil && !errors.Is(err, rbac.ErrConflict) {
+		return err
+	}
+	fmt.Fprintf(w, "project %s belongs to space %s (%s), where the user is bound with role Read-only\n", nb.ResourceID, space, text(space))
+	// The checker answers from memory. Following the store, it loads a
+	// snapshot, applies this process's writes before they return, and
+	// polls for other processes' writes every Interval.
+	c, err := check.New(check.Options{Catalogue: roles()})
+	if err != nil {
+		return err
+	}
+	f, err := check.Follow(ctx, c, s, check.FollowOptions{Interval: time.Second})
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	for _, perm := range []string{"DATASET_READ", "PROJECT_DELETE"} {
+		d, err := c.Explain(nb.UserID, perm, nb.ResourceType, nb.ResourceID)
+		if err != nil {
+			return err
+		}
+		printDecision(w, nb, perm, d)
+	}
+	_, err = c.Check(nb.UserID, "PROJECT_DESTROY", nb.ResourceType, nb.ResourceID)
+	fmt.Fprintln(w, "a permission that is not in the vocabulary is invalid input, not a deny:")
+	printError(w, err)
+
 	fmt.Fprintln(w, "\nrun it again: the data is still there, and step 1 conflicts")
 	return nil
+}
+
+// printDecision prints a check and its explanation for people to read.
+func printDecision(w io.Writer, nb rbac.NewBinding, perm string, d check.Decision) {
+	verdict := "DENIED"
+	if d.Allowed {
+		verdict = "ALLOWED"
+	}
+	fmt.Fprintf(w, "may %s do %s on %s %s? %s\n", text(nb.UserID), perm, nb.ResourceType, text(nb.ResourceID), verdict)
+	switch d.Reason {
+	case check.Granted, check.Inherited:
+		fmt.Fprintf(w, "  because binding %s on %s %s (%s) gives role %q, which holds %s (%s)\n",
+			d.BindingID, d.ViaType, d.ViaID, text(d.ViaID), d.RoleName, perm, d.Reason)
+	case check.NoBinding:
+		fmt.Fprintf(w, "  because the user has no binding on the project or its space (%s)\n", d.Reason)
+	default:
+		fmt.Fprintf(w, "  because the closest binding, %s on %s %s (%s) with role %q, does not grant it (%s)\n",
+			d.BindingID, d.ViaType, d.ViaID, text(d.ViaID), d.RoleName, d.Reason)
+	}
+	fmt.Fprintf(w, "  decided at revision %d\n", d.Revision)
 }
 
 func findBinding(ctx context.Context, s *sqlstore.Store, nb rbac.NewBinding) (rbac.Binding, error) {
