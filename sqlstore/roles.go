@@ -471,21 +471,16 @@ func loadCatalogue(ctx context.Context, ex dbtx, d *Dialect, catalogue []rbac.Ro
 	rows.Close()
 	at := rbac.StoreTime(now)
 	us := micros(at)
-	var changes []store.Change
+	var changes, created []store.Change
 	for _, want := range catalogue {
 		if holder, ok := names[want.Name]; ok && holder != want.ID {
 			return fmt.Errorf("sqlstore: catalogue role %s: the name %q belongs to stored role %s", want.ID, want.Name, holder)
 		}
 		rr, ok := stored[want.ID]
 		if !ok {
-			_, err := ex.ExecContext(ctx, d.rebind(`INSERT INTO rbac_roles (`+roleColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)`),
-				want.ID, want.Name, want.Description, permissionsColumn(want.Permissions), true, us, us)
-			if err != nil {
-				return fmt.Errorf("sqlstore: store catalogue role %s: %w", want.ID, err)
-			}
 			r := cloneRole(want)
 			r.CreatedAt, r.UpdatedAt = at, at
-			changes = append(changes, store.Change{Kind: store.RoleCreated, At: at, Role: r})
+			created = append(created, store.Change{Kind: store.RoleCreated, At: at, Role: r})
 			names[want.Name] = want.ID
 			continue
 		}
@@ -511,6 +506,27 @@ func loadCatalogue(ctx context.Context, ex dbtx, d *Dialect, catalogue []rbac.Ro
 		names[next.Name] = next.ID
 		changes = append(changes, store.Change{Kind: store.RoleUpdated, At: next.UpdatedAt, Role: next})
 	}
+	// The new roles go in after the updates (which may free a name one
+	// of them takes), many rows a statement: a new database gets its
+	// whole catalogue in a few statements.
+	for k := 0; k < len(created); k += catalogueChunk {
+		chunk := created[k:min(len(created), k+catalogueChunk)]
+		var b strings.Builder
+		args := make([]any, 0, 7*len(chunk))
+		b.WriteString("INSERT INTO rbac_roles (" + roleColumns + ") VALUES ")
+		for i, ch := range chunk {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString("(?, ?, ?, ?, ?, ?, ?)")
+			r := ch.Role
+			args = append(args, r.ID, r.Name, r.Description, permissionsColumn(r.Permissions), true, us, us)
+		}
+		if _, err := ex.ExecContext(ctx, d.rebind(b.String()), args...); err != nil {
+			return fmt.Errorf("sqlstore: store the catalogue's roles: %w", err)
+		}
+	}
+	changes = append(changes, created...)
 	if upgraded {
 		if err := checkBoundRoles(ctx, ex, d); err != nil {
 			return err
@@ -541,6 +557,9 @@ func loadCatalogue(ctx context.Context, ex dbtx, d *Dialect, catalogue []rbac.Ro
 	}
 	return nil
 }
+
+// catalogueChunk is how many roles one INSERT of the catalogue carries.
+const catalogueChunk = 100
 
 // checkBoundRoles refuses an upgrade that would leave bindings naming
 // roles that do not exist, and, on PostgreSQL, validates the foreign key
