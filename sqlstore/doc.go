@@ -1,7 +1,9 @@
-// Package sqlstore keeps role bindings in a SQL database through
-// database/sql: SQLite (modernc.org/sqlite, pure Go) as the embedded
-// default, and PostgreSQL for services that run on several machines and
-// share one database. Both keep the contract of [store.Store] and pass
+// Package sqlstore keeps role bindings, roles, the project-to-space links
+// and project restrictions in a SQL database through database/sql: SQLite
+// (modernc.org/sqlite, pure Go) as the embedded default, and PostgreSQL
+// for services that run on several machines and share one database. A
+// [Store] implements [store.Store], [store.RoleStore],
+// [store.ResourceStore] and [store.ChangeFeed] on both engines, and passes
 // the same conformance suite as every other store.
 //
 // # Opening
@@ -48,6 +50,58 @@
 // itself guarantees that a binding ID is never reused. The key that seals
 // list cursors is made once and kept in rbac_meta, so a cursor from one
 // process is good in every other that shares the database.
+//
+// # Roles
+//
+// Roles are rows of rbac_roles. The predefined ones come from the
+// catalogue the store is opened with ([Options].Catalogue, by default the
+// four roles of package check): when a store opens, in the same locked
+// transaction as the migrations, catalogue roles that are missing are
+// inserted and stored predefined roles that differ from the catalogue are
+// brought in line; each is a change of the feed. Predefined roles that a
+// newer catalogue no longer holds are kept, since bindings may name them.
+//
+// A binding must name an existing role. The store checks it in the
+// statement that inserts the binding (and in the transaction that changes
+// a binding's role), and the database keeps the rule for every writer: a
+// foreign key on PostgreSQL, triggers on SQLite (which cannot add a
+// foreign key to an existing table, and enforces foreign keys only on
+// connections that ask). DeleteRole locks the role's row before it looks
+// for bindings, so a role delete and a binding create for that role
+// cannot both succeed.
+//
+// Upgrading a database made before roles existed (schema version 2 or
+// older): its bindings name role IDs that no table held. The upgrade
+// requires the catalogue to define every one of them, as predefined roles
+// with the permissions they are meant to grant; otherwise opening fails
+// with [*UnknownRolesError], naming them, and the database is left as it
+// was (the migration and the catalogue are one transaction). The store
+// does not invent roles for them: a role must hold some permission, and a
+// made-up one would grant access that nobody defined.
+//
+// # The change feed
+//
+// Every write that changes something appends one row to rbac_changes, in
+// its own transaction, as its last statement: the change as JSON, and the
+// next revision. PostgreSQL takes the revision from a single counter row
+// (rbac_revision), whose lock, held to commit, orders the writers; SQLite
+// from the change log's AUTOINCREMENT row, under the database's write
+// lock, which SQLite gives one transaction at a time. Either way revisions
+// are consecutive, in commit order, and a rollback leaves no gap. A write
+// that changes nothing (the role a binding has, a project's own space, a
+// restricted project restricted again, a cascade that deletes nothing)
+// and a failed write record nothing.
+//
+// The subscribers of a Store ([Store.Subscribe]) are called after the
+// write's commit and before the write method returns, with the writes
+// made through that Store value, in revision order; other processes'
+// writes reach a follower through [Store.Changes]. Writes through a
+// [TxStore] are in the feed too, but commit when the host commits, so they
+// reach followers through Changes only. [Store.Snapshot] reads the whole
+// state in one read transaction (REPEATABLE READ on PostgreSQL) and
+// streams it. The log keeps the latest [Options].ChangeRetention changes
+// (by default [DefaultChangeRetention]); a follower further behind loads a
+// snapshot.
 //
 // # Errors and concurrency
 //

@@ -58,9 +58,10 @@ type Options struct {
 	ChangeRetention int
 }
 
-// Store is a [store.Store] over database/sql. It is safe for concurrent use,
-// and any number of Stores, in any number of processes, may share one
-// database.
+// Store is a [store.Store], [store.RoleStore], [store.ResourceStore] and
+// [store.ChangeFeed] over database/sql. It is safe for concurrent use, and
+// any number of Stores, in any number of processes, may share one
+// database: their writes are one history of revisions.
 type Store struct {
 	db      *sql.DB
 	d       *Dialect
@@ -102,8 +103,15 @@ var (
 // (see [SQLiteDSN]): without a busy timeout, concurrent writers fail
 // instead of waiting.
 //
+// New also brings the stored predefined roles in line with the
+// catalogue (see [Options].Catalogue), in the same transaction as the
+// migrations.
+//
 // Errors: [ErrSchemaTooNew] when the database was made by a newer version
-// of this package; anything else the database reports, wrapped.
+// of this package; [*UnknownRolesError] when an upgrade finds bindings
+// naming roles the catalogue does not define; a bad catalogue (invalid
+// roles match [rbac.ErrInvalid]); anything else the database reports,
+// wrapped.
 func New(ctx context.Context, db *sql.DB, d *Dialect, opts Options) (*Store, error) {
 	if d != SQLite && d != PostgreSQL {
 		return nil, errors.New("sqlstore: unknown dialect; use sqlstore.SQLite or sqlstore.PostgreSQL")
