@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"strings"
+
+	"github.com/rolebind/rbac/store"
 )
 
 // SetNewID replaces the store's binding ID generator, so that tests can
@@ -59,4 +61,11 @@ func ListQueries() []ListQuery {
 		out = append(out, ListQuery{Name: name, SQL: sql, Args: append(args, 51)})
 	}
 	return out
+}
+
+// BindingPayload is the stored form of a binding change, as the store
+// writes it, and whether the fast encoding wrote it.
+func BindingPayload(ch store.Change) (string, bool) {
+	b, ok := appendBindingChange(nil, &ch)
+	return string(b), ok
 }
