@@ -209,6 +209,13 @@ var _ store.Store = (*TxStore)(nil)
 // the store's database ([Store.DB]). On SQLite, begin it there too: the
 // store's database begins transactions with BEGIN IMMEDIATE, which a
 // transaction that reads before it writes needs.
+//
+// Each write appends its change to the feed in tx, with the next
+// revision, so it is in the feed exactly when the host commits. Until
+// then, on PostgreSQL, tx holds the revision counter's row lock, and other
+// writers of the database wait for it: keep such transactions short. The
+// Store's subscribers are not called for these writes (the store does not
+// see the commit); followers read them from the feed.
 func (s *Store) WithTx(tx *sql.Tx) *TxStore {
 	r := runner{s: s, tx: tx}
 	return &TxStore{o: ops{s: s, run: func(ctx context.Context, _ bool, fn func(r runner) error) error {
