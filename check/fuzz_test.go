@@ -33,3 +33,34 @@ func FuzzCheck(f *testing.F) {
 		}
 	})
 }
+
+// FuzzReverseCursor feeds untrusted cursors to both reverse questions:
+// they must never panic, and must reject anything they did not issue as
+// invalid input on field "cursor".
+func FuzzReverseCursor(f *testing.F) {
+	w := scenarioWorld(f)
+	w.bind(alice, check.MemberRoleID, rbac.Space, s1)
+	w.bind(alice, reader, rbac.Project, p2)
+	page, err := w.c.WhoCan("PROJECT_READ", rbac.Project, p1, "", 1)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(page.NextCursor)
+	f.Add("")
+	f.Add("AQ")
+	f.Fuzz(func(t *testing.T, cursor string) {
+		for _, ask := range []func() error{
+			func() error { _, err := w.c.WhoCan("PROJECT_READ", rbac.Project, p1, cursor, 1); return err },
+			func() error { _, err := w.c.ResourcesFor(alice, "PROJECT_READ", rbac.Project, cursor, 1); return err },
+		} {
+			err := ask()
+			if err == nil {
+				continue
+			}
+			var ve *rbac.ValidationError
+			if !errors.As(err, &ve) || !ve.Has("cursor") {
+				t.Fatalf("cursor %q: error %v is not invalid input on field cursor", cursor, err)
+			}
+		}
+	})
+}

@@ -264,3 +264,27 @@ func FuzzDecodeNewRole(f *testing.F) {
 		}
 	})
 }
+
+func FuzzDecodeRoleUpdate(f *testing.F) {
+	f.Add([]byte(`{"name":"r"}`))
+	f.Add([]byte(`{"description":"","permissions":["SPACE_READ","SPACE_READ"]}`))
+	f.Add([]byte(`{"permissions":[],"id":"x","is_predefined":true}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		u, err := validate.Default().DecodeRoleUpdate(testVocab, data)
+		if err != nil {
+			fieldErrs(t, err)
+			return
+		}
+		if u.Name != nil && *u.Name == "" {
+			t.Fatalf("accepted an update to a blank name: %q", data)
+		}
+		if u.Permissions != nil && (len(u.Permissions) == 0 || !slices.IsSorted(u.Permissions)) {
+			t.Fatalf("accepted a permission set that breaks the rules: %q gives %v", data, u.Permissions)
+		}
+		for _, p := range u.Permissions {
+			if !testVocab.Has(p) {
+				t.Fatalf("accepted unknown permission %q", p)
+			}
+		}
+	})
+}
