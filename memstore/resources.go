@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/rolebind/rbac"
+	"github.com/rolebind/rbac/ids"
 	"github.com/rolebind/rbac/store"
 )
 
@@ -30,16 +31,15 @@ type resourceFacts struct {
 // projectID checks a project ID argument (field "project_id") and returns
 // its canonical (Model) form.
 func (s *Store) projectID(id string) (string, error) {
-	id, err := s.v.Resource(rbac.Project, id)
-	return id, renamed(err, "resource_id", "project_id")
+	return s.v.ID("project_id", ids.Project, id)
 }
 
 // SetProjectSpace links a project to its space; see
 // [store.ResourceStore.SetProjectSpace].
 func (s *Store) SetProjectSpace(ctx context.Context, projectID, spaceID string) error {
 	projectID, pErr := s.projectID(projectID)
-	spaceID, sErr := s.v.Resource(rbac.Space, spaceID)
-	if err := joinInvalid(pErr, renamed(sErr, "resource_id", "space_id")); err != nil {
+	spaceID, sErr := s.v.ID("space_id", ids.Space, spaceID)
+	if err := joinInvalid(pErr, sErr); err != nil {
 		return err
 	}
 	s.mu.Lock()

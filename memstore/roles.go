@@ -2,7 +2,6 @@ package memstore
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 
@@ -113,28 +112,9 @@ func roleNotFound(id string) error {
 	return fmt.Errorf("memstore: %w: role %s", rbac.ErrNotFound, id)
 }
 
-// renamed returns err with the field errors on field from moved to field
-// to: the validator names an ID by the field it has in a binding
-// ("role_id", "resource_id"), while the role and resource methods name
-// their own arguments ("id", "project_id").
-func renamed(err error, from, to string) error {
-	var ve *rbac.ValidationError
-	if !errors.As(err, &ve) {
-		return err
-	}
-	fields := slices.Clone(ve.Fields)
-	for i := range fields {
-		if fields[i].Field == from {
-			fields[i].Field = to
-		}
-	}
-	return &rbac.ValidationError{Fields: fields}
-}
-
 // roleID checks a role ID argument (field "id").
 func (s *Store) roleID(id string) (string, error) {
-	id, err := s.v.RoleID(id)
-	return id, renamed(err, "role_id", "id")
+	return s.v.ID("id", ids.Role, id)
 }
 
 func forbidPredefined() error {

@@ -8,6 +8,7 @@ import (
 	"math"
 
 	"github.com/rolebind/rbac"
+	"github.com/rolebind/rbac/ids"
 	"github.com/rolebind/rbac/store"
 )
 
@@ -41,8 +42,7 @@ func (q resourceQueries) prepared() []string {
 // projectID checks a project ID argument (field "project_id") and returns
 // its canonical (Model) form.
 func (s *Store) projectID(id string) (string, error) {
-	id, err := s.v.Resource(rbac.Project, id)
-	return id, renamed(err, "resource_id", "project_id")
+	return s.v.ID("project_id", ids.Project, id)
 }
 
 // affected returns how many rows a statement changed.
@@ -57,8 +57,8 @@ func affected(res sql.Result, err error) (int64, error) {
 // [store.ResourceStore.SetProjectSpace].
 func (s *Store) SetProjectSpace(ctx context.Context, projectID, spaceID string) error {
 	projectID, pErr := s.projectID(projectID)
-	spaceID, sErr := s.v.Resource(rbac.Space, spaceID)
-	if err := joinInvalid(pErr, renamed(sErr, "resource_id", "space_id")); err != nil {
+	spaceID, sErr := s.v.ID("space_id", ids.Space, spaceID)
+	if err := joinInvalid(pErr, sErr); err != nil {
 		return err
 	}
 	if err := ctx.Err(); err != nil {

@@ -143,27 +143,9 @@ func (d *Dialect) isForeignKey(err error) bool {
 	return errors.As(err, &se) && se.Code() == sqlite3.SQLITE_CONSTRAINT_TRIGGER
 }
 
-// renamed returns err with its field errors on field from moved to field
-// to: the validator names IDs by their field in a binding ("role_id",
-// "resource_id"), the role and resource methods by their own arguments.
-func renamed(err error, from, to string) error {
-	var ve *rbac.ValidationError
-	if !errors.As(err, &ve) {
-		return err
-	}
-	fields := slices.Clone(ve.Fields)
-	for i := range fields {
-		if fields[i].Field == from {
-			fields[i].Field = to
-		}
-	}
-	return &rbac.ValidationError{Fields: fields}
-}
-
 // roleID checks a role ID argument (field "id").
 func (s *Store) roleID(id string) (string, error) {
-	id, err := s.v.RoleID(id)
-	return id, renamed(err, "role_id", "id")
+	return s.v.ID("id", ids.Role, id)
 }
 
 // CreateRole stores a new custom role; see [store.RoleStore.CreateRole].

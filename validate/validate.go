@@ -57,6 +57,12 @@ func (v *Validator) RoleChange(c rbac.RoleChange) (rbac.RoleChange, error) {
 	return c, errs.Err()
 }
 
+// ID checks one ID of kind k and returns its canonical form; problems are
+// reported on the given field name. Methods that take an ID as their own
+// argument name it as they do ("id", "project_id"), not by its field in a
+// binding.
+func (v *Validator) ID(field string, k ids.Kind, s string) (string, error) { return v.one(field, k, s) }
+
 // BindingID checks a binding ID (field "id").
 func (v *Validator) BindingID(id string) (string, error) { return v.one("id", ids.RoleBinding, id) }
 

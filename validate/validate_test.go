@@ -203,6 +203,11 @@ func TestGoInputGoesThroughTheSameRules(t *testing.T) {
 	is.Equal(fieldReasons(t, err), map[string]rbac.Reason{"id": rbac.ReasonInvalid})
 	_, err = v.UserID("")
 	is.Equal(fieldReasons(t, err), map[string]rbac.Reason{"user_id": rbac.ReasonRequired})
+	_, err = v.ID("space_id", ids.Space, projectID)
+	is.Equal(fieldReasons(t, err), map[string]rbac.Reason{"space_id": rbac.ReasonInvalid}) // reported on the field asked for
+	got, err := v.ID("project_id", ids.Project, base64.StdEncoding.EncodeToString([]byte("Project:1:FvlL")))
+	is.NoErr(err)
+	is.Equal(got, projectID) // canonical form
 }
 
 func TestListQuery(t *testing.T) {
