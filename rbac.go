@@ -135,6 +135,26 @@ func (l FieldErrors) Err() error {
 	return &ValidationError{Fields: append([]FieldError(nil), l...)}
 }
 
+// JoinInvalid joins the field errors of several validation errors into
+// one, so that a method checking several arguments reports them all. Nil
+// errors are skipped; nil comes back when every error is nil. An error
+// that is not a [*ValidationError] (an internal one) is returned as is,
+// since it is not about the input.
+func JoinInvalid(errs ...error) error {
+	var all FieldErrors
+	for _, err := range errs {
+		if err == nil {
+			continue
+		}
+		var ve *ValidationError
+		if !errors.As(err, &ve) {
+			return err
+		}
+		all = append(all, ve.Fields...)
+	}
+	return all.Err()
+}
+
 // Invalid returns a [*ValidationError] with a single field error.
 func Invalid(field string, reason Reason, message string) error {
 	return &ValidationError{Fields: []FieldError{{Field: field, Reason: reason, Message: message}}}

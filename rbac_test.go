@@ -118,3 +118,17 @@ func TestResourceTypeValid(t *testing.T) {
 	is.True(!rbac.ResourceType("project").Valid()) // upper case only
 	is.True(!rbac.ResourceType("").Valid())
 }
+
+func TestJoinInvalid(t *testing.T) {
+	is := is.New(t)
+	is.NoErr(rbac.JoinInvalid(nil, nil)) // nothing wrong is a true nil
+	a := rbac.Invalid("id", rbac.ReasonInvalid, "is bad")
+	b := rbac.Invalid("limit", rbac.ReasonOutOfRange, "too big")
+	err := rbac.JoinInvalid(a, nil, b)
+	var ve *rbac.ValidationError
+	is.True(errors.As(err, &ve))
+	is.Equal(len(ve.Fields), 2) // both problems, in order
+	is.True(ve.Has("id") && ve.Has("limit"))
+	internal := errors.New("disk on fire")
+	is.Equal(rbac.JoinInvalid(a, internal), internal) // an internal error is not about the input
+}

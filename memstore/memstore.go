@@ -305,7 +305,7 @@ func (s *Store) Get(ctx context.Context, id string) (rbac.Binding, error) {
 func (s *Store) ChangeRole(ctx context.Context, id string, c rbac.RoleChange) (rbac.Binding, error) {
 	id, idErr := s.v.BindingID(id)
 	c, cErr := s.v.RoleChange(c)
-	if err := joinInvalid(idErr, cErr); err != nil {
+	if err := rbac.JoinInvalid(idErr, cErr); err != nil {
 		return rbac.Binding{}, err
 	}
 	s.mu.Lock()
@@ -580,7 +580,7 @@ func (s *Store) checkList(q rbac.ListQuery) (rbac.ListQuery, uint64, error) {
 		return q, 0, qErr
 	}
 	after, cErr := s.cursors.Decode(q, q.Cursor)
-	if err := joinInvalid(qErr, cErr); err != nil {
+	if err := rbac.JoinInvalid(qErr, cErr); err != nil {
 		return q, 0, err
 	}
 	return q, after, nil
@@ -593,25 +593,4 @@ func onlyField(ve *rbac.ValidationError, field string) bool {
 		}
 	}
 	return true
-}
-
-// joinInvalid returns one validation error with the field errors of every
-// non-nil error, so that problems found by separate checks are reported
-// together. Errors that are not validation errors are returned as they are.
-func joinInvalid(errs ...error) error {
-	var fields []rbac.FieldError
-	for _, err := range errs {
-		if err == nil {
-			continue
-		}
-		var ve *rbac.ValidationError
-		if !errors.As(err, &ve) {
-			return err
-		}
-		fields = append(fields, ve.Fields...)
-	}
-	if len(fields) == 0 {
-		return nil
-	}
-	return &rbac.ValidationError{Fields: fields}
 }

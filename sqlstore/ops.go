@@ -55,7 +55,7 @@ func (o ops) changeRole(ctx context.Context, id string, c rbac.RoleChange) (b rb
 	// Both inputs are checked so that every problem is reported at once.
 	id, idErr := o.s.v.BindingID(id)
 	c, cErr := o.s.v.RoleChange(c)
-	if err := joinInvalid(idErr, cErr); err != nil {
+	if err := rbac.JoinInvalid(idErr, cErr); err != nil {
 		return rbac.Binding{}, err
 	}
 	if err := ctx.Err(); err != nil {
@@ -124,22 +124,6 @@ func (o ops) deleteResourceBindings(ctx context.Context, rt rbac.ResourceType, r
 		return err
 	})
 	return n, err
-}
-
-// joinInvalid merges validation errors into one that lists every field.
-func joinInvalid(errs ...error) error {
-	var all rbac.FieldErrors
-	for _, err := range errs {
-		if err == nil {
-			continue
-		}
-		ve, ok := err.(*rbac.ValidationError)
-		if !ok {
-			return err
-		}
-		all = append(all, ve.Fields...)
-	}
-	return all.Err()
 }
 
 // makeOps runs each operation on the pool, in a transaction of its own
