@@ -58,7 +58,7 @@ func affected(res sql.Result, err error) (int64, error) {
 func (s *Store) SetProjectSpace(ctx context.Context, projectID, spaceID string) error {
 	projectID, pErr := s.projectID(projectID)
 	spaceID, sErr := s.v.ID("space_id", ids.Space, spaceID)
-	if err := joinInvalid(pErr, sErr); err != nil {
+	if err := rbac.JoinInvalid(pErr, sErr); err != nil {
 		return err
 	}
 	if err := ctx.Err(); err != nil {
@@ -150,7 +150,7 @@ func (s *Store) UnrestrictProject(ctx context.Context, projectID string) error {
 func (s *Store) ListRestricted(ctx context.Context, q rbac.RestrictedQuery) (rbac.RestrictedPage, error) {
 	q, qErr := s.v.RestrictedQuery(q)
 	after, cErr := s.cursors.Decode(store.RestrictedCursorQuery(), q.Cursor)
-	if err := joinInvalid(qErr, cErr); err != nil {
+	if err := rbac.JoinInvalid(qErr, cErr); err != nil {
 		return rbac.RestrictedPage{}, err
 	}
 	if err := ctx.Err(); err != nil {

@@ -224,7 +224,7 @@ func (s *Store) GetRole(ctx context.Context, id string) (rbac.Role, error) {
 func (s *Store) UpdateRole(ctx context.Context, id string, u rbac.RoleUpdate) (rbac.Role, error) {
 	id, idErr := s.roleID(id)
 	u, uErr := s.v.RoleUpdate(s.vocab, u)
-	if err := joinInvalid(idErr, uErr); err != nil {
+	if err := rbac.JoinInvalid(idErr, uErr); err != nil {
 		return rbac.Role{}, err
 	}
 	if err := ctx.Err(); err != nil {
@@ -352,7 +352,7 @@ func roleBound(id string) error {
 func (s *Store) ListRoles(ctx context.Context, q rbac.RoleQuery) (rbac.RolePage, error) {
 	q, qErr := s.v.RoleQuery(q)
 	after, cErr := s.cursors.Decode(store.RoleCursorQuery(), q.Cursor)
-	if err := joinInvalid(qErr, cErr); err != nil {
+	if err := rbac.JoinInvalid(qErr, cErr); err != nil {
 		return rbac.RolePage{}, err
 	}
 	if err := ctx.Err(); err != nil {
