@@ -416,20 +416,9 @@ func (s *Store) DeleteUserBindings(ctx context.Context, userID string) (int, err
 	if err != nil {
 		return 0, err
 	}
-	s.mu.Lock()
-	if err := done(ctx); err != nil {
-		s.mu.Unlock()
-		return 0, err
-	}
-	k, ok := s.users.lookup(userID)
-	if !ok {
-		s.mu.Unlock()
-		return 0, nil
-	}
-	c := changeRec{kind: store.UserBindingsDeleted, at: s.stamp(), user: s.users.keys[k].id}
-	n := s.removeKey(&s.users, k)
-	s.commit(c)
-	return n, nil
+	return s.cascade(ctx, &s.users, userID, func(c *changeRec, id string) {
+		c.kind, c.user = store.UserBindingsDeleted, id
+	})
 }
 
 // DeleteResourceBindings removes every binding on a resource; see
@@ -439,18 +428,28 @@ func (s *Store) DeleteResourceBindings(ctx context.Context, rt rbac.ResourceType
 	if err != nil {
 		return 0, err
 	}
+	return s.cascade(ctx, &s.resources, resourceID, func(c *changeRec, id string) {
+		c.kind, c.rt, c.res = store.ResourceBindingsDeleted, rtOf(rt), id
+	})
+}
+
+// cascade removes every binding under key id of index t in one step and
+// records one change, described by describe from the index's own copy of
+// the ID. A key with no bindings is no change.
+func (s *Store) cascade(ctx context.Context, t *keyTable, id string, describe func(c *changeRec, id string)) (int, error) {
 	s.mu.Lock()
 	if err := done(ctx); err != nil {
 		s.mu.Unlock()
 		return 0, err
 	}
-	k, ok := s.resources.lookup(resourceID)
+	k, ok := t.lookup(id)
 	if !ok {
 		s.mu.Unlock()
 		return 0, nil
 	}
-	c := changeRec{kind: store.ResourceBindingsDeleted, at: s.stamp(), rt: rtOf(rt), res: s.resources.keys[k].id}
-	n := s.removeKey(&s.resources, k)
+	c := changeRec{at: s.stamp()}
+	describe(&c, t.keys[k].id)
+	n := s.removeKey(t, k)
 	s.commit(c)
 	return n, nil
 }
