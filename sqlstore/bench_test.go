@@ -5,7 +5,9 @@ import (
 	"database/sql"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -28,11 +30,18 @@ func BenchmarkStore(b *testing.B) {
 }
 
 // The raw baselines below use the same driver, DSN (pragmas), schema and
-// table as the store, but plain database/sql and no store code, to show
-// what the store adds.
+// table as the store, and the same rows as the suite
+// (storetest.BenchData), but plain database/sql and no store code, to
+// show what the store adds.
 
-// rawBinding is the i-th binding of the raw benchmarks: like the shared
-// suite's, with 11-digit numbers and four bindings per user.
+// benchData is the suite's input at the largest size of benchSizes.
+var benchData = sync.OnceValue(func() storetest.BenchInput {
+	return storetest.BenchData(slices.Max(benchSizes))
+})
+
+// rawBinding is the i-th binding of the batch benchmarks, which need
+// more bindings than the suite's data holds: four bindings per user,
+// each user with the next ID.
 func rawBinding(i int) rbac.NewBinding {
 	u := 10_000_000_000 + uint64(i/4)*7
 	r := 20_000_000_000 + uint64(i%4+i/64)*3
@@ -48,14 +57,16 @@ const rawInsert = `INSERT INTO rbac_role_bindings
 	(id, role_id, user_id, resource_type, resource_id, created_at, updated_at)
 	VALUES (?, ?, ?, ?, ?, ?, ?)`
 
-// rawFill returns the database of a new store holding n bindings, and
-// their IDs. Like the suite's fill, it makes them one transaction each (an
-// INSERT in autocommit mode), so that the file, its WAL and its indexes
-// are in the same state as the store's in BenchmarkStore.
+// rawFill returns the database of a new store holding the suite's first
+// n bindings, and their IDs. Like the suite's fill, it makes them one
+// transaction each (an INSERT in autocommit mode), so that the file, its
+// WAL and its indexes are in the same state as the store's in
+// BenchmarkStore.
 func rawFill(b *testing.B, n int) (*sql.DB, []string) {
 	b.Helper()
 	ctx := context.Background()
-	s := openSQLite(b, filepath.Join(b.TempDir(), "raw.db"), sqlstore.Options{})
+	data := benchData()
+	s := openSQLite(b, filepath.Join(b.TempDir(), "raw.db"), sqlstore.Options{Catalogue: data.Catalogue})
 	db := s.DB()
 	table := ids.DefaultTable()
 	st, err := db.PrepareContext(ctx, rawInsert)
@@ -65,8 +76,7 @@ func rawFill(b *testing.B, n int) (*sql.DB, []string) {
 	defer st.Close()
 	made := make([]string, n)
 	now := time.Now().UnixMicro()
-	for i := range n {
-		nb := rawBinding(i)
+	for i, nb := range data.Fill[:n] {
 		id, err := table.NewID(ids.RoleBinding)
 		if err != nil {
 			b.Fatal(err)
@@ -80,9 +90,11 @@ func rawFill(b *testing.B, n int) (*sql.DB, []string) {
 }
 
 // BenchmarkRawInsert is one prepared INSERT per transaction, the floor
-// under Store.Create. Like the suite's Create benchmark, it deletes what it
-// made every 1,000 inserts, outside the timer, to keep the table's size.
+// under Store.Create: the bindings the suite's Create benchmark creates,
+// in its order, deleted again every 1,000 inserts, outside the timer, to
+// keep the table's size.
 func BenchmarkRawInsert(b *testing.B) {
+	extra := benchData().Extra
 	for _, n := range benchSizes {
 		// Filled once, outside b.Run, whose function runs once per
 		// round of b.N.
@@ -100,7 +112,7 @@ func BenchmarkRawInsert(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer del.Close()
-			made := make([]string, 0, 1000)
+			made := make([]string, 0, len(extra))
 			undo := func() {
 				b.StopTimer()
 				for _, id := range made {
@@ -114,10 +126,11 @@ func BenchmarkRawInsert(b *testing.B) {
 			b.ReportAllocs()
 			b.ResetTimer()
 			for i := range b.N {
-				if i%1000 == 0 && i > 0 {
+				k := i % len(extra)
+				if k == 0 && i > 0 {
 					undo()
 				}
-				nb := rawBinding(n + i%1000)
+				nb := extra[k]
 				id, err := table.NewID(ids.RoleBinding)
 				if err != nil {
 					b.Fatal(err)

@@ -385,3 +385,31 @@ func benchFillMemory(b *testing.B, f Factory, fx *benchFixture, n int) {
 	}
 	b.ReportMetric(perBinding/float64(b.N), "B/binding")
 }
+
+// BenchInput is the data of the benchmark suite, for a store package's
+// own baselines (a raw insert through its database driver, say): a
+// baseline that writes the same rows as the suite is a fair floor, where
+// one with rows of its own would measure its data, not the store.
+type BenchInput struct {
+	// Catalogue is what the suite opens its stores with
+	// ([Options.Catalogue]): every role of Fill and Extra is in it.
+	Catalogue []rbac.Role
+	// Fill is the bindings a store of n bindings holds, for n up to the
+	// largest size asked for: Fill[:n], created in this order.
+	Fill []rbac.NewBinding
+	// Extra is what Create/bindings=N creates, in this order: 1,000
+	// bindings, each for a user with no binding in Fill.
+	Extra []rbac.NewBinding
+}
+
+// BenchData returns the input of the benchmark suite when its largest
+// size is largest. It is the same on every call and every machine; the
+// slices are the caller's.
+func BenchData(largest int) BenchInput {
+	fx := benchFixtureOf(largest)
+	return BenchInput{
+		Catalogue: benchCatalogue(),
+		Fill:      slices.Clone(fx.fill[:largest]),
+		Extra:     slices.Clone(fx.extra),
+	}
+}
