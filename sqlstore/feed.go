@@ -186,7 +186,14 @@ func (r runner) record(ctx context.Context, changes ...store.Change) error {
 			r.rec.registered = first
 			r.s.feed.register(first)
 		}
-		r.rec.changes = append(r.rec.changes, changes...)
+		if r.rec.changes == nil {
+			// The first changes of the write: kept as they are (every
+			// caller hands over a slice it no longer uses), which
+			// saves copying a batch's.
+			r.rec.changes = changes
+		} else {
+			r.rec.changes = append(r.rec.changes, changes...)
+		}
 	}
 	return nil
 }
