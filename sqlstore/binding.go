@@ -120,6 +120,10 @@ type runner struct {
 	// txStmts, when not nil, keeps the statements bound to tx for the
 	// runner's next calls, for loops such as a batch create.
 	txStmts map[string]*sql.Stmt
+	// bulk says that tx is the store's own transaction, which only the
+	// runner writes in; triggersAside, that the bulk triggers are
+	// dropped in it for now (see bulkTriggers).
+	bulk, triggersAside bool
 }
 
 // stmt returns the prepared statement for query, bound to the runner's

@@ -69,3 +69,7 @@ func BindingPayload(ch store.Change) (string, bool) {
 	b, ok := appendBindingChange(nil, &ch)
 	return string(b), ok
 }
+
+// BulkMin is the smallest batch that sets the row triggers aside on
+// SQLite.
+const BulkMin = bulkMin
