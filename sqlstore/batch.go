@@ -305,19 +305,9 @@ func chunkInsert(n int) string {
 // present returns which of the new IDs of the chunk's bindings are in
 // the table: the IDs are new, so those are the rows the chunk inserted.
 func (r runner) present(ctx context.Context, results []BatchResult, chunk []int) (map[string]bool, error) {
-	var q strings.Builder
-	q.WriteString("SELECT id FROM rbac_role_bindings WHERE id IN (")
-	args := make([]any, len(chunk))
-	for k, i := range chunk {
-		if k > 0 {
-			q.WriteString(", ")
-		}
-		q.WriteString("?")
-		args[k] = results[i].Binding.ID
-	}
-	q.WriteString(")")
+	query, args := newIDsIn("SELECT id FROM rbac_role_bindings WHERE id IN (", results, chunk)
 	found := make(map[string]bool, len(chunk))
-	err := r.query(ctx, r.s.d.rebind(q.String()), args, func(rows *sql.Rows) error {
+	err := r.query(ctx, r.s.d.rebind(query+")"), args, func(rows *sql.Rows) error {
 		var id string
 		if err := rows.Scan(&id); err != nil {
 			return err
@@ -326,6 +316,22 @@ func (r runner) present(ctx context.Context, results []BatchResult, chunk []int)
 		return nil
 	})
 	return found, err
+}
+
+// newIDsIn returns prefix followed by one placeholder for the new ID of
+// each of the chunk's bindings, and those IDs as the arguments.
+func newIDsIn(prefix string, results []BatchResult, chunk []int) (string, []any) {
+	var q strings.Builder
+	q.WriteString(prefix)
+	args := make([]any, len(chunk))
+	for k, i := range chunk {
+		if k > 0 {
+			q.WriteString(", ")
+		}
+		q.WriteString("?")
+		args[k] = results[i].Binding.ID
+	}
+	return q.String(), args
 }
 
 // A large batch in the store's own transaction on SQLite sets aside the
@@ -398,18 +404,8 @@ func (r runner) setTriggersAside(ctx context.Context) (runner, func() error, err
 // retiredAmong returns one of the new IDs of the chunk's bindings that
 // was used before, or "" when none was.
 func (r runner) retiredAmong(ctx context.Context, results []BatchResult, chunk []int) (string, error) {
-	var q strings.Builder
-	q.WriteString("SELECT id FROM rbac_retired_binding_ids WHERE id IN (")
-	args := make([]any, len(chunk))
-	for k, i := range chunk {
-		if k > 0 {
-			q.WriteString(", ")
-		}
-		q.WriteString("?")
-		args[k] = results[i].Binding.ID
-	}
-	q.WriteString(") LIMIT 1")
+	query, args := newIDsIn("SELECT id FROM rbac_retired_binding_ids WHERE id IN (", results, chunk)
 	var used string
-	err := r.query(ctx, q.String(), args, func(rows *sql.Rows) error { return rows.Scan(&used) })
+	err := r.query(ctx, query+") LIMIT 1", args, func(rows *sql.Rows) error { return rows.Scan(&used) })
 	return used, err
 }

@@ -95,6 +95,12 @@ func TestLargeBatch(t *testing.T) {
 			is.True(err != nil) // nor bind to a role that does not exist
 		}
 
+		// rulesKept checks both of the above.
+		rulesKept := func(is *is.I, s *sqlstore.Store, triggers map[string]string, gone rbac.Binding) {
+			triggersKept(is, s, triggers)
+			rulesHold(is, s, gone)
+		}
+
 		t.Run("creates every binding, in order, and keeps the rules", func(t *testing.T) {
 			is := is.New(t)
 			s, _, gone, triggers := open(t)
@@ -123,8 +129,7 @@ func TestLargeBatch(t *testing.T) {
 			is.NoErr(err)
 			is.Equal(len(last), 1)                      // one change per binding
 			is.Equal(last[0].Binding, res[n-1].Binding) // in the batch's order
-			triggersKept(is, s, triggers)
-			rulesHold(is, s, gone)
+			rulesKept(is, s, triggers, gone)
 		})
 
 		t.Run("conflicts and unknown roles fail their items alone", func(t *testing.T) {
@@ -143,8 +148,7 @@ func TestLargeBatch(t *testing.T) {
 			got, err := s.Get(ctx, live.ID)
 			is.NoErr(err)
 			is.Equal(got, live) // the binding made before is untouched
-			triggersKept(is, s, triggers)
-			rulesHold(is, s, gone)
+			rulesKept(is, s, triggers, gone)
 		})
 
 		t.Run("an all-or-nothing batch that fails leaves nothing, triggers included", func(t *testing.T) {
@@ -157,8 +161,7 @@ func TestLargeBatch(t *testing.T) {
 			is.True(errors.Is(res[900].Err, rbac.ErrNotFound))
 			is.True(errors.Is(res[0].Err, sqlstore.ErrRolledBack))
 			is.Equal(count(t, s), 1)
-			triggersKept(is, s, triggers)
-			rulesHold(is, s, gone)
+			rulesKept(is, s, triggers, gone)
 		})
 
 		for _, c := range []struct {
@@ -207,8 +210,7 @@ func TestLargeBatch(t *testing.T) {
 			is.True(err != nil)       // refused
 			is.True(!isCategory(err)) // not the caller's fault
 			is.Equal(count(t, s), 1)
-			triggersKept(is, s, triggers)
-			rulesHold(is, s, gone)
+			rulesKept(is, s, triggers, gone)
 		})
 
 		t.Run("another handle on the file works before, during and after", func(t *testing.T) {
