@@ -41,20 +41,29 @@ func FuzzReverseCursor(f *testing.F) {
 	w := scenarioWorld(f)
 	w.bind(alice, check.MemberRoleID, rbac.Space, s1)
 	w.bind(alice, reader, rbac.Project, p2)
+	w.bind(bob, check.MemberRoleID, rbac.Space, s1)
 	page, err := w.c.WhoCan("PROJECT_READ", rbac.Project, p1, "", 1)
 	if err != nil {
 		f.Fatal(err)
 	}
+	if page.NextCursor == "" {
+		f.Fatal("the seed question has one page; the fuzzer needs a real cursor to start from")
+	}
 	f.Add(page.NextCursor)
 	f.Add("")
 	f.Add("AQ")
+	f.Add(page.NextCursor[:3] + "\n" + page.NextCursor[3:])
 	f.Fuzz(func(t *testing.T, cursor string) {
-		for _, ask := range []func() error{
+		for i, ask := range []func() error{
 			func() error { _, err := w.c.WhoCan("PROJECT_READ", rbac.Project, p1, cursor, 1); return err },
 			func() error { _, err := w.c.ResourcesFor(alice, "PROJECT_READ", rbac.Project, cursor, 1); return err },
 		} {
 			err := ask()
 			if err == nil {
+				// The only cursor issued is WhoCan's.
+				if cursor != "" && (i != 0 || cursor != page.NextCursor) {
+					t.Fatalf("accepted %q, which the checker did not issue for this question", cursor)
+				}
 				continue
 			}
 			var ve *rbac.ValidationError

@@ -275,7 +275,9 @@ func (c *Checker) openCursor(q, cursor string) (string, error) {
 	bad := func(why string) error {
 		return rbac.Invalid("cursor", rbac.ReasonInvalid, "cursor is "+why+"; start again from the first page")
 	}
-	if len(cursor) > maxCursor {
+	// encoding/base64 skips line breaks as it decodes; a cursor with one
+	// is not the cursor this checker made.
+	if len(cursor) > maxCursor || strings.ContainsAny(cursor, "\r\n") {
 		return "", bad("garbled")
 	}
 	b, err := base64.RawURLEncoding.Strict().DecodeString(cursor)

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/binary"
+	"strings"
 
 	"github.com/rolebind/rbac"
 )
@@ -52,7 +53,9 @@ func (c *Cursors) Decode(q rbac.ListQuery, cursor string) (uint64, error) {
 		return 0, nil
 	}
 	var b [cursorLen]byte
-	if base64.RawURLEncoding.DecodedLen(len(cursor)) != cursorLen {
+	// encoding/base64 skips line breaks as it decodes; a cursor with one
+	// is not the cursor this codec made.
+	if base64.RawURLEncoding.DecodedLen(len(cursor)) != cursorLen || strings.ContainsAny(cursor, "\r\n") {
 		return 0, badCursor("garbled")
 	}
 	if _, err := base64.RawURLEncoding.Strict().Decode(b[:], []byte(cursor)); err != nil {
