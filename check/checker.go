@@ -9,6 +9,7 @@ import (
 
 	"github.com/rolebind/rbac"
 	"github.com/rolebind/rbac/ids"
+	"github.com/rolebind/rbac/internal/sealed"
 	"github.com/rolebind/rbac/store"
 	"github.com/rolebind/rbac/validate"
 )
@@ -44,7 +45,7 @@ type Checker struct {
 	types     ids.Table
 	val       *validate.Validator
 	catalogue []rbac.Role
-	cursorKey []byte
+	cursors   *sealed.Sealer
 
 	prBit, rbcBit    int // -1 when the vocabulary lacks the permission
 	protectLastAdmin bool
@@ -83,13 +84,14 @@ func New(opts Options) (*Checker, error) {
 	if err := checkCatalogue(c.catalogue, c.vocab, &c.types); err != nil {
 		return nil, err
 	}
-	c.cursorKey = opts.CursorKey
-	if c.cursorKey == nil {
-		c.cursorKey = make([]byte, 32)
-		if _, err := rand.Read(c.cursorKey); err != nil {
+	key := opts.CursorKey
+	if key == nil {
+		key = make([]byte, 32)
+		if _, err := rand.Read(key); err != nil {
 			return nil, fmt.Errorf("check: cursor key: %w", err)
 		}
 	}
+	c.cursors = sealed.New(key)
 	c.prBit, c.rbcBit = c.bitOrNone(PermProjectRestrict), c.bitOrNone(PermRoleBindingCreate)
 	c.ix.Store(c.freshIndex())
 	return c, nil

@@ -3,13 +3,14 @@ package check
 import (
 	"crypto/hmac"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
 
 	"github.com/rolebind/rbac"
+	"github.com/rolebind/rbac/internal/sealed"
 )
 
 // Grant is one answer to a reverse question: a user who can do the
@@ -247,24 +248,22 @@ func pageLimit(errs *rbac.FieldErrors, n int) int {
 }
 
 // A reverse-question cursor is the last key of a page (a user or resource
-// ID), a digest of the question, and an HMAC over both, base64url encoded.
-// The key is public anyway (it was on the page); the seal makes a garbled
-// or edited cursor, or one from another question, invalid input instead
-// of a wrong page.
+// ID) and a digest of the question, sealed (package sealed). The key is
+// public anyway (it was on the page); the seal makes a garbled or edited
+// cursor, or one from another question, invalid input instead of a wrong
+// page.
 const (
 	cursorVersion = 1
 	cursorDigest  = 8
-	cursorMAC     = 16
 	maxCursor     = 1024
 )
 
 func (c *Checker) sealCursor(q, last string) string {
-	b := make([]byte, 0, 1+cursorDigest+len(last)+cursorMAC)
+	b := make([]byte, 0, 1+cursorDigest+len(last))
 	b = append(b, cursorVersion)
 	b = append(b, digest(q)...)
 	b = append(b, last...)
-	b = append(b, c.mac(b)...)
-	return base64.RawURLEncoding.EncodeToString(b)
+	return c.cursors.Seal(b)
 }
 
 // openCursor returns the key a cursor continues after; "" for no cursor.
@@ -275,29 +274,18 @@ func (c *Checker) openCursor(q, cursor string) (string, error) {
 	bad := func(why string) error {
 		return rbac.Invalid("cursor", rbac.ReasonInvalid, "cursor is "+why+"; start again from the first page")
 	}
-	// encoding/base64 skips line breaks as it decodes; a cursor with one
-	// is not the cursor this checker made.
-	if len(cursor) > maxCursor || strings.ContainsAny(cursor, "\r\n") {
-		return "", bad("garbled")
-	}
-	b, err := base64.RawURLEncoding.Strict().DecodeString(cursor)
-	if err != nil || len(b) < 1+cursorDigest+1+cursorMAC {
-		return "", bad("garbled")
-	}
-	body, mac := b[:len(b)-cursorMAC], b[len(b)-cursorMAC:]
-	if !hmac.Equal(mac, c.mac(body)) || body[0] != cursorVersion {
+	body, err := c.cursors.Open(cursor, maxCursor)
+	switch {
+	case errors.Is(err, sealed.ErrForged):
 		return "", bad("garbled or not issued by this checker")
-	}
-	if !hmac.Equal(body[1:1+cursorDigest], digest(q)) {
+	case err != nil:
+		return "", bad("garbled")
+	case len(body) < 1+cursorDigest+1 || body[0] != cursorVersion:
+		return "", bad("garbled or not issued by this checker")
+	case !hmac.Equal(body[1:1+cursorDigest], digest(q)):
 		return "", bad("made for another question")
 	}
 	return string(body[1+cursorDigest:]), nil
-}
-
-func (c *Checker) mac(data []byte) []byte {
-	m := hmac.New(sha256.New, c.cursorKey)
-	m.Write(data)
-	return m.Sum(nil)[:cursorMAC]
 }
 
 func digest(q string) []byte {

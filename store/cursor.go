@@ -3,11 +3,11 @@ package store
 import (
 	"crypto/hmac"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/binary"
-	"strings"
+	"errors"
 
 	"github.com/rolebind/rbac"
+	"github.com/rolebind/rbac/internal/sealed"
 )
 
 // Cursors makes and reads list cursors. A cursor carries the position of
@@ -18,18 +18,20 @@ import (
 //
 // Stores that several processes share must give each process the same key.
 type Cursors struct {
-	key []byte
+	sealer *sealed.Sealer
 }
 
 // NewCursors returns a codec that seals cursors with key, which should be
 // at least 32 random bytes.
-func NewCursors(key []byte) *Cursors { return &Cursors{key: append([]byte(nil), key...)} }
+func NewCursors(key []byte) *Cursors { return &Cursors{sealer: sealed.New(key)} }
 
 const (
 	cursorVersion = 1
-	cursorMACLen  = 16
-	// cursorLen is version, sequence number, filter digest and MAC.
-	cursorLen = 1 + 8 + 8 + cursorMACLen
+	// cursorLen is the sealed body: version, sequence number and filter
+	// digest.
+	cursorLen = 1 + 8 + 8
+	// maxCursor is longer than any cursor the codec makes.
+	maxCursor = 64
 )
 
 // Encode returns the cursor that continues q after the binding with
@@ -40,8 +42,7 @@ func (c *Cursors) Encode(q rbac.ListQuery, seq uint64) string {
 	b[0] = cursorVersion
 	binary.BigEndian.PutUint64(b[1:9], seq)
 	copy(b[9:17], c.filterDigest(q))
-	copy(b[17:], c.mac(b[:17]))
-	return base64.RawURLEncoding.EncodeToString(b[:])
+	return c.sealer.Seal(b[:])
 }
 
 // Decode returns the sequence number that cursor continues after. An
@@ -52,19 +53,15 @@ func (c *Cursors) Decode(q rbac.ListQuery, cursor string) (uint64, error) {
 	if cursor == "" {
 		return 0, nil
 	}
-	var b [cursorLen]byte
-	// encoding/base64 skips line breaks as it decodes; a cursor with one
-	// is not the cursor this codec made.
-	if base64.RawURLEncoding.DecodedLen(len(cursor)) != cursorLen || strings.ContainsAny(cursor, "\r\n") {
-		return 0, badCursor("garbled")
-	}
-	if _, err := base64.RawURLEncoding.Strict().Decode(b[:], []byte(cursor)); err != nil {
-		return 0, badCursor("garbled")
-	}
-	if !hmac.Equal(b[17:], c.mac(b[:17])) || b[0] != cursorVersion {
+	b, err := c.sealer.Open(cursor, maxCursor)
+	switch {
+	case errors.Is(err, sealed.ErrForged):
 		return 0, badCursor("garbled or not issued by this store")
-	}
-	if !hmac.Equal(b[9:17], c.filterDigest(q)) {
+	case err != nil:
+		return 0, badCursor("garbled")
+	case len(b) != cursorLen || b[0] != cursorVersion:
+		return 0, badCursor("garbled or not issued by this store")
+	case !hmac.Equal(b[9:17], c.filterDigest(q)):
 		return 0, badCursor("made for a list with other filters")
 	}
 	return binary.BigEndian.Uint64(b[1:9]), nil
@@ -72,12 +69,6 @@ func (c *Cursors) Decode(q rbac.ListQuery, cursor string) (uint64, error) {
 
 func badCursor(why string) error {
 	return rbac.Invalid("cursor", rbac.ReasonInvalid, "cursor is "+why+"; start again from the first page")
-}
-
-func (c *Cursors) mac(data []byte) []byte {
-	m := hmac.New(sha256.New, c.key)
-	m.Write(data)
-	return m.Sum(nil)[:cursorMACLen]
 }
 
 // filterDigest identifies the filters of q; limit and cursor are not
