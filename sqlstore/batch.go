@@ -344,9 +344,8 @@ func newIDsIn(prefix string, results []BatchResult, chunk []int) (string, []any)
 // each trigger runs a lookup per row. Checking the rules in the store
 // instead costs a lookup per row and no copy: a batch of 10,000 bindings
 // runs about a tenth faster. This is SQLite's form of disabling triggers
-// for a bulk
-// load: DROP and CREATE TRIGGER are part of the transaction, so no other
-// connection ever sees the table without them. Other writers cannot
+// for a bulk load: DROP and CREATE TRIGGER are part of the transaction, so
+// no other connection ever sees the table without them. Other writers cannot
 // write while the batch holds the write lock (BEGIN IMMEDIATE); a crash
 // or a rollback leaves the triggers as they were; readers see the schema
 // of their snapshot; and other connections' statements are prepared
@@ -357,8 +356,10 @@ func newIDsIn(prefix string, results []BatchResult, chunk []int) (string, []any)
 // retired ones before the chunk is inserted.
 var bulkTriggers = [...]string{"rbac_role_bindings_refuse_retired_id", "rbac_role_bindings_role_exists"}
 
-// bulkMin is the smallest batch that sets the triggers aside: setting
-// them aside and back costs about as much as a few hundred rows save.
+// bulkMin is the smallest batch that sets the triggers aside. The schema
+// change makes every other connection prepare its statements again, so it
+// is kept for batches where a few microseconds saved per row add up to
+// far more than that.
 const bulkMin = 1000
 
 // setTriggersAside drops the bulk triggers in the runner's transaction
