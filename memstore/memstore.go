@@ -165,6 +165,18 @@ func done(ctx context.Context) error {
 	return nil
 }
 
+// lockLive takes the write lock and returns nil, unless ctx has ended by
+// the time the lock is taken: then it returns ctx's error, without the
+// lock.
+func (s *Store) lockLive(ctx context.Context) error {
+	s.mu.Lock()
+	if err := done(ctx); err != nil {
+		s.mu.Unlock()
+		return err
+	}
+	return nil
+}
+
 // Create stores a new binding; see [store.Store.Create].
 func (s *Store) Create(ctx context.Context, nb rbac.NewBinding) (rbac.Binding, error) {
 	nb, err := s.v.NewBinding(nb)
@@ -358,9 +370,7 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	s.mu.Lock()
-	if err := done(ctx); err != nil {
-		s.mu.Unlock()
+	if err := s.lockLive(ctx); err != nil {
 		return err
 	}
 	slot, ok := s.byID[id]
@@ -437,9 +447,7 @@ func (s *Store) DeleteResourceBindings(ctx context.Context, rt rbac.ResourceType
 // records one change, described by describe from the index's own copy of
 // the ID. A key with no bindings is no change.
 func (s *Store) cascade(ctx context.Context, t *keyTable, id string, describe func(c *changeRec, id string)) (int, error) {
-	s.mu.Lock()
-	if err := done(ctx); err != nil {
-		s.mu.Unlock()
+	if err := s.lockLive(ctx); err != nil {
 		return 0, err
 	}
 	k, ok := t.lookup(id)

@@ -42,9 +42,7 @@ func (s *Store) SetProjectSpace(ctx context.Context, projectID, spaceID string) 
 	if err := rbac.JoinInvalid(pErr, sErr); err != nil {
 		return err
 	}
-	s.mu.Lock()
-	if err := done(ctx); err != nil {
-		s.mu.Unlock()
+	if err := s.lockLive(ctx); err != nil {
 		return err
 	}
 	f := &s.facts
@@ -86,9 +84,7 @@ func (s *Store) RestrictProject(ctx context.Context, projectID string) error {
 	if err != nil {
 		return err
 	}
-	s.mu.Lock()
-	if err := done(ctx); err != nil {
-		s.mu.Unlock()
+	if err := s.lockLive(ctx); err != nil {
 		return err
 	}
 	f := &s.facts
@@ -113,9 +109,7 @@ func (s *Store) UnrestrictProject(ctx context.Context, projectID string) error {
 	if err != nil {
 		return err
 	}
-	s.mu.Lock()
-	if err := done(ctx); err != nil {
-		s.mu.Unlock()
+	if err := s.lockLive(ctx); err != nil {
 		return err
 	}
 	f := &s.facts

@@ -138,9 +138,7 @@ func (s *Store) CreateRole(ctx context.Context, nr rbac.NewRole) (rbac.Role, err
 	if err != nil {
 		return rbac.Role{}, err
 	}
-	s.mu.Lock()
-	if err := done(ctx); err != nil {
-		s.mu.Unlock()
+	if err := s.lockLive(ctx); err != nil {
 		return rbac.Role{}, err
 	}
 	if _, taken := s.rolesByID.names[nr.Name]; taken {
@@ -186,9 +184,7 @@ func (s *Store) UpdateRole(ctx context.Context, id string, u rbac.RoleUpdate) (r
 	if err := rbac.JoinInvalid(idErr, uErr); err != nil {
 		return rbac.Role{}, err
 	}
-	s.mu.Lock()
-	if err := done(ctx); err != nil {
-		s.mu.Unlock()
+	if err := s.lockLive(ctx); err != nil {
 		return rbac.Role{}, err
 	}
 	t := &s.rolesByID
@@ -249,9 +245,7 @@ func (s *Store) DeleteRole(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	s.mu.Lock()
-	if err := done(ctx); err != nil {
-		s.mu.Unlock()
+	if err := s.lockLive(ctx); err != nil {
 		return err
 	}
 	t := &s.rolesByID
