@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/rolebind/rbac"
-	"github.com/rolebind/rbac/check"
 	"github.com/rolebind/rbac/memstore"
+	"github.com/rolebind/rbac/perm"
 	"github.com/rolebind/rbac/validate"
 )
 
@@ -23,7 +23,7 @@ const validBody = `{"role_id": "Um9sZToxOlY0S2E=", "user_id": "VXNlcjoxOmxQZzI="
 // examples bind (Role:1:V4Ka and Role:2:dK24), since a store refuses a
 // binding to a role it does not have.
 func exampleRoles() []rbac.Role {
-	return append(check.DefaultCatalogue(check.DefaultVocabulary()),
+	return append(perm.DefaultCatalogue(perm.DefaultVocabulary()),
 		rbac.Role{ID: "Um9sZToxOlY0S2E=", Name: "Project editor", Permissions: []string{"PROJECT_READ", "PROJECT_UPDATE"}, Predefined: true},
 		rbac.Role{ID: "Um9sZToyOmRLMjQ=", Name: "Project viewer", Permissions: []string{"PROJECT_READ"}, Predefined: true},
 	)

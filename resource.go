@@ -11,14 +11,6 @@ import (
 // restriction flag) beside the bindings, so that a check never calls out to
 // a slow source.
 
-// ProjectSpace links a project to the space it belongs to.
-type ProjectSpace struct {
-	// ProjectID is a project ID in canonical (Model) form.
-	ProjectID string `json:"project_id"`
-	// SpaceID is the space the project belongs to.
-	SpaceID string `json:"space_id"`
-}
-
 // Restriction records that a project is restricted: inheritance from its
 // space is cut off, except for space bindings whose role holds
 // PROJECT_RESTRICT.

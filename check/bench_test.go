@@ -12,6 +12,7 @@ import (
 
 	"github.com/rolebind/rbac"
 	"github.com/rolebind/rbac/check"
+	"github.com/rolebind/rbac/perm"
 	"github.com/rolebind/rbac/store"
 )
 
@@ -45,7 +46,7 @@ func newBenchWorld(n int) benchWorld {
 	w.spaces = max(2, n/200)
 	w.projects = w.spaces * projectsPerSpace
 	rng := rand.New(rand.NewPCG(42, 42))
-	perms := check.DefaultVocabulary().Names()
+	perms := perm.DefaultVocabulary().Names()
 	for i := range 6 {
 		var ps []string
 		for range 5 + rng.IntN(20) {
@@ -94,7 +95,7 @@ type userBinding struct {
 }
 
 func (w benchWorld) roles() []string {
-	ids := []string{check.AdminRoleID, check.MemberRoleID, check.ReadOnlyRoleID, check.AnnotatorRoleID}
+	ids := []string{perm.AdminRoleID, perm.MemberRoleID, perm.ReadOnlyRoleID, perm.AnnotatorRoleID}
 	for _, r := range w.customRoles {
 		ids = append(ids, r.ID)
 	}
@@ -190,13 +191,19 @@ func (w benchWorld) questions() []question {
 	return qs
 }
 
+// bitset is the baseline's own permission set, one bit per permission.
+type bitset [perm.MaxPermissions / 64]uint64
+
+func (s *bitset) add(i int)      { s[i>>6] |= 1 << (uint(i) & 63) }
+func (s *bitset) has(i int) bool { return s[i>>6]&(1<<(uint(i)&63)) != 0 }
+
 // baseline is the floor: bare Go maps keyed by the ID strings, answering
 // the same questions by the same rules, with no validation, no errors and
 // no locking.
 type baseline struct {
 	perms    map[string]int
 	roles    map[string]int
-	roleSets []check.PermSet
+	roleSets []bitset
 	bindings map[struct{ user, resource string }]int // -> role index
 	projects map[string]struct {
 		space      string
@@ -206,7 +213,7 @@ type baseline struct {
 }
 
 func newBaseline(w benchWorld) *baseline {
-	v := check.DefaultVocabulary()
+	v := perm.DefaultVocabulary()
 	b := &baseline{
 		perms:    map[string]int{},
 		roles:    map[string]int{},
@@ -217,16 +224,19 @@ func newBaseline(w benchWorld) *baseline {
 		}{},
 	}
 	for _, p := range v.Names() {
-		bit, _ := v.Bit(p)
+		bit, _ := v.Index(p)
 		b.perms[p] = bit
 	}
 	b.prBit = b.perms["PROJECT_RESTRICT"]
 	addRole := func(r rbac.Role) {
-		s, _ := v.Set(r.Permissions)
+		var s bitset
+		for _, p := range r.Permissions {
+			s.add(b.perms[p])
+		}
 		b.roles[r.ID] = len(b.roleSets)
 		b.roleSets = append(b.roleSets, s)
 	}
-	for _, r := range check.DefaultCatalogue(v) {
+	for _, r := range perm.DefaultCatalogue(v) {
 		addRole(r)
 	}
 	w.stream(func(ch store.Change) {
@@ -253,7 +263,7 @@ func (b *baseline) check(user, perm string, rt rbac.ResourceType, res string) bo
 	if !ok {
 		return false
 	}
-	if r, ok := b.bindings[struct{ user, resource string }{user, res}]; ok && b.roleSets[r].Has(bit) {
+	if r, ok := b.bindings[struct{ user, resource string }{user, res}]; ok && b.roleSets[r].has(bit) {
 		return true
 	}
 	if rt != rbac.Project {
@@ -268,7 +278,7 @@ func (b *baseline) check(user, perm string, rt rbac.ResourceType, res string) bo
 		return false
 	}
 	s := &b.roleSets[r]
-	return s.Has(bit) && (!p.restricted || s.Has(b.prBit))
+	return s.has(bit) && (!p.restricted || s.has(b.prBit))
 }
 
 // heapInUse returns the live heap after a full collection.
@@ -421,10 +431,10 @@ func BenchmarkApply(b *testing.B) {
 	w := newWorld(b, check.Options{})
 	for i := range 200 {
 		for j := range 5 {
-			w.bind(userID(i), check.MemberRoleID, rbac.Project, projectID(i*5+j))
+			w.bind(userID(i), perm.MemberRoleID, rbac.Project, projectID(i*5+j))
 		}
 	}
-	created := rbac.Binding{ID: bindID(1 << 30), RoleID: check.MemberRoleID, UserID: userID(1 << 20), ResourceType: rbac.Space, ResourceID: s1}
+	created := rbac.Binding{ID: bindID(1 << 30), RoleID: perm.MemberRoleID, UserID: userID(1 << 20), ResourceType: rbac.Space, ResourceID: s1}
 	b.ReportAllocs()
 	for b.Loop() {
 		w.apply(store.Change{Kind: store.BindingCreated, Binding: created})

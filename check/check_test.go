@@ -9,6 +9,7 @@ import (
 	"github.com/rolebind/rbac"
 	"github.com/rolebind/rbac/check"
 	"github.com/rolebind/rbac/ids"
+	"github.com/rolebind/rbac/perm"
 )
 
 // The places of the scenarios: space 1 holds projects 1 and 2 (2 is
@@ -51,22 +52,22 @@ func TestCheckScenarios(t *testing.T) {
 	}{
 		{
 			name:  "a space binding grants its role's permissions on the space",
-			setup: func(w *world) { w.bind(alice, check.MemberRoleID, rbac.Space, s1) },
+			setup: func(w *world) { w.bind(alice, perm.MemberRoleID, rbac.Space, s1) },
 			ask:   question{alice, "SPACE_READ", rbac.Space, s1}, want: true, reason: check.Granted,
 		},
 		{
 			name:  "a space binding whose role lacks the permission denies on the space",
-			setup: func(w *world) { w.bind(alice, check.MemberRoleID, rbac.Space, s1) },
+			setup: func(w *world) { w.bind(alice, perm.MemberRoleID, rbac.Space, s1) },
 			ask:   question{alice, "SPACE_UPDATE", rbac.Space, s1}, want: false, reason: check.RoleLacksPermission,
 		},
 		{
 			name:  "a binding on one space grants nothing on another space",
-			setup: func(w *world) { w.bind(alice, check.AdminRoleID, rbac.Space, s1) },
+			setup: func(w *world) { w.bind(alice, perm.AdminRoleID, rbac.Space, s1) },
 			ask:   question{alice, "SPACE_READ", rbac.Space, s2}, want: false, reason: check.NoBinding,
 		},
 		{
 			name:  "a user with no binding at all is denied",
-			setup: func(w *world) { w.bind(bob, check.AdminRoleID, rbac.Space, s1) },
+			setup: func(w *world) { w.bind(bob, perm.AdminRoleID, rbac.Space, s1) },
 			ask:   question{alice, "SPACE_READ", rbac.Space, s1}, want: false, reason: check.NoBinding,
 		},
 		{
@@ -76,22 +77,22 @@ func TestCheckScenarios(t *testing.T) {
 		},
 		{
 			name:  "a project binding grants nothing on its space",
-			setup: func(w *world) { w.bind(alice, check.AdminRoleID, rbac.Project, p1) },
+			setup: func(w *world) { w.bind(alice, perm.AdminRoleID, rbac.Project, p1) },
 			ask:   question{alice, "SPACE_READ", rbac.Space, s1}, want: false, reason: check.NoBinding,
 		},
 		{
 			name:  "a project binding grants nothing on a sibling project",
-			setup: func(w *world) { w.bind(alice, check.AdminRoleID, rbac.Project, p1) },
+			setup: func(w *world) { w.bind(alice, perm.AdminRoleID, rbac.Project, p1) },
 			ask:   question{alice, "PROJECT_READ", rbac.Project, p3}, want: false, reason: check.NoBinding,
 		},
 		{
 			name:  "a space binding grants on the space's projects",
-			setup: func(w *world) { w.bind(alice, check.ReadOnlyRoleID, rbac.Space, s1) },
+			setup: func(w *world) { w.bind(alice, perm.ReadOnlyRoleID, rbac.Space, s1) },
 			ask:   question{alice, "PROJECT_READ", rbac.Project, p1}, want: true, reason: check.Inherited,
 		},
 		{
 			name:  "a space binding grants nothing on another space's projects",
-			setup: func(w *world) { w.bind(alice, check.AdminRoleID, rbac.Space, s1) },
+			setup: func(w *world) { w.bind(alice, perm.AdminRoleID, rbac.Space, s1) },
 			ask:   question{alice, "PROJECT_READ", rbac.Project, p3}, want: false, reason: check.NoBinding,
 		},
 		{
@@ -121,25 +122,25 @@ func TestCheckScenarios(t *testing.T) {
 		{
 			name: "a weaker project role does not take away what the space role grants",
 			setup: func(w *world) {
-				w.bind(alice, check.AnnotatorRoleID, rbac.Project, p1)
-				w.bind(alice, check.AdminRoleID, rbac.Space, s1)
+				w.bind(alice, perm.AnnotatorRoleID, rbac.Project, p1)
+				w.bind(alice, perm.AdminRoleID, rbac.Space, s1)
 			},
 			ask: question{alice, "PROJECT_DELETE", rbac.Project, p1}, want: true, reason: check.Inherited,
 		},
 		{
 			name:  "a restricted project cuts off a space member's binding",
-			setup: func(w *world) { w.bind(alice, check.MemberRoleID, rbac.Space, s1) },
+			setup: func(w *world) { w.bind(alice, perm.MemberRoleID, rbac.Space, s1) },
 			ask:   question{alice, "PROJECT_READ", rbac.Project, p2}, want: false, reason: check.Restricted,
 		},
 		{
 			name:  "a restricted project cuts off even a space role that lacks the permission anyway",
-			setup: func(w *world) { w.bind(alice, check.AnnotatorRoleID, rbac.Space, s1) },
+			setup: func(w *world) { w.bind(alice, perm.AnnotatorRoleID, rbac.Space, s1) },
 			ask:   question{alice, "PROJECT_READ", rbac.Project, p2}, want: false, reason: check.Restricted,
 		},
 		{
 			name: "a restricted project still counts a binding on the project itself",
 			setup: func(w *world) {
-				w.bind(alice, check.MemberRoleID, rbac.Space, s1)
+				w.bind(alice, perm.MemberRoleID, rbac.Space, s1)
 				w.bind(alice, reader, rbac.Project, p2)
 			},
 			ask: question{alice, "PROJECT_READ", rbac.Project, p2}, want: true, reason: check.Granted,
@@ -147,7 +148,7 @@ func TestCheckScenarios(t *testing.T) {
 		{
 			name: "on a restricted project a cut-off space grant is named over a weaker project role",
 			setup: func(w *world) {
-				w.bind(alice, check.MemberRoleID, rbac.Space, s1)
+				w.bind(alice, perm.MemberRoleID, rbac.Space, s1)
 				w.bind(alice, reader, rbac.Project, p2)
 			},
 			ask: question{alice, "PROJECT_UPDATE", rbac.Project, p2}, want: false, reason: check.Restricted,
@@ -161,7 +162,7 @@ func TestCheckScenarios(t *testing.T) {
 		},
 		{
 			name:  "a space administrator reaches into a restricted project",
-			setup: func(w *world) { w.bind(alice, check.AdminRoleID, rbac.Space, s1) },
+			setup: func(w *world) { w.bind(alice, perm.AdminRoleID, rbac.Space, s1) },
 			ask:   question{alice, "PROJECT_UPDATE", rbac.Project, p2}, want: true, reason: check.Inherited,
 		},
 		{
@@ -177,7 +178,7 @@ func TestCheckScenarios(t *testing.T) {
 		{
 			name: "unrestricting a project lets the space binding reach in again",
 			setup: func(w *world) {
-				w.bind(alice, check.MemberRoleID, rbac.Space, s1)
+				w.bind(alice, perm.MemberRoleID, rbac.Space, s1)
 				w.unrestrict(p2)
 			},
 			ask: question{alice, "PROJECT_READ", rbac.Project, p2}, want: true, reason: check.Inherited,
@@ -185,7 +186,7 @@ func TestCheckScenarios(t *testing.T) {
 		{
 			name: "restricting twice is still one restriction",
 			setup: func(w *world) {
-				w.bind(alice, check.MemberRoleID, rbac.Space, s1)
+				w.bind(alice, perm.MemberRoleID, rbac.Space, s1)
 				w.restrict(p2)
 				w.unrestrict(p2)
 			},
@@ -193,13 +194,13 @@ func TestCheckScenarios(t *testing.T) {
 		},
 		{
 			name:  "a project that belongs to no space inherits nothing",
-			setup: func(w *world) { w.bind(alice, check.AdminRoleID, rbac.Space, s1) },
+			setup: func(w *world) { w.bind(alice, perm.AdminRoleID, rbac.Space, s1) },
 			ask:   question{alice, "PROJECT_READ", rbac.Project, p9}, want: false, reason: check.NoBinding,
 		},
 		{
 			name: "a project moved to another space inherits from the new space",
 			setup: func(w *world) {
-				w.bind(alice, check.AdminRoleID, rbac.Space, s2)
+				w.bind(alice, perm.AdminRoleID, rbac.Space, s2)
 				w.link(p1, s2)
 			},
 			ask: question{alice, "PROJECT_READ", rbac.Project, p1}, want: true, reason: check.Inherited,
@@ -207,7 +208,7 @@ func TestCheckScenarios(t *testing.T) {
 		{
 			name: "a project moved to another space no longer inherits from the old one",
 			setup: func(w *world) {
-				w.bind(alice, check.AdminRoleID, rbac.Space, s1)
+				w.bind(alice, perm.AdminRoleID, rbac.Space, s1)
 				w.link(p1, s2)
 			},
 			ask: question{alice, "PROJECT_READ", rbac.Project, p1}, want: false, reason: check.NoBinding,
@@ -215,15 +216,15 @@ func TestCheckScenarios(t *testing.T) {
 		{
 			name: "changing a binding's role changes the answer",
 			setup: func(w *world) {
-				w.bind(alice, check.AdminRoleID, rbac.Space, s1)
-				w.bind(alice, check.ReadOnlyRoleID, rbac.Space, s1)
+				w.bind(alice, perm.AdminRoleID, rbac.Space, s1)
+				w.bind(alice, perm.ReadOnlyRoleID, rbac.Space, s1)
 			},
 			ask: question{alice, "SPACE_UPDATE", rbac.Space, s1}, want: false, reason: check.RoleLacksPermission,
 		},
 		{
 			name: "deleting a binding takes its permissions away",
 			setup: func(w *world) {
-				w.bind(alice, check.AdminRoleID, rbac.Space, s1)
+				w.bind(alice, perm.AdminRoleID, rbac.Space, s1)
 				w.unbind(alice, s1)
 			},
 			ask: question{alice, "PROJECT_READ", rbac.Project, p1}, want: false, reason: check.NoBinding,
@@ -231,8 +232,8 @@ func TestCheckScenarios(t *testing.T) {
 		{
 			name: "deleting a user's bindings takes everything away",
 			setup: func(w *world) {
-				w.bind(alice, check.AdminRoleID, rbac.Space, s1)
-				w.bind(alice, check.AdminRoleID, rbac.Project, p1)
+				w.bind(alice, perm.AdminRoleID, rbac.Space, s1)
+				w.bind(alice, perm.AdminRoleID, rbac.Project, p1)
 				w.deleteUser(alice)
 			},
 			ask: question{alice, "PROJECT_READ", rbac.Project, p1}, want: false, reason: check.NoBinding,
@@ -240,8 +241,8 @@ func TestCheckScenarios(t *testing.T) {
 		{
 			name: "deleting a space's bindings takes away what it passed to its projects",
 			setup: func(w *world) {
-				w.bind(alice, check.AdminRoleID, rbac.Space, s1)
-				w.bind(bob, check.AdminRoleID, rbac.Space, s1)
+				w.bind(alice, perm.AdminRoleID, rbac.Space, s1)
+				w.bind(bob, perm.AdminRoleID, rbac.Space, s1)
 				w.deleteResource(rbac.Space, s1)
 			},
 			ask: question{bob, "PROJECT_READ", rbac.Project, p1}, want: false, reason: check.NoBinding,
@@ -249,8 +250,8 @@ func TestCheckScenarios(t *testing.T) {
 		{
 			name: "deleting a project's bindings leaves the space's",
 			setup: func(w *world) {
-				w.bind(alice, check.ReadOnlyRoleID, rbac.Space, s1)
-				w.bind(alice, check.AdminRoleID, rbac.Project, p1)
+				w.bind(alice, perm.ReadOnlyRoleID, rbac.Space, s1)
+				w.bind(alice, perm.AdminRoleID, rbac.Project, p1)
 				w.deleteResource(rbac.Project, p1)
 			},
 			ask: question{alice, "PROJECT_READ", rbac.Project, p1}, want: true, reason: check.Inherited,
@@ -273,37 +274,37 @@ func TestCheckScenarios(t *testing.T) {
 		},
 		{
 			name:  "Admin holds every permission",
-			setup: func(w *world) { w.bind(alice, check.AdminRoleID, rbac.Space, s1) },
+			setup: func(w *world) { w.bind(alice, perm.AdminRoleID, rbac.Space, s1) },
 			ask:   question{alice, "USER_PERMISSION_UPDATE", rbac.Space, s1}, want: true, reason: check.Granted,
 		},
 		{
 			name:  "Member cannot create role bindings",
-			setup: func(w *world) { w.bind(alice, check.MemberRoleID, rbac.Space, s1) },
+			setup: func(w *world) { w.bind(alice, perm.MemberRoleID, rbac.Space, s1) },
 			ask:   question{alice, "ROLE_BINDING_CREATE", rbac.Space, s1}, want: false, reason: check.RoleLacksPermission,
 		},
 		{
 			name:  "Member can create datasets",
-			setup: func(w *world) { w.bind(alice, check.MemberRoleID, rbac.Space, s1) },
+			setup: func(w *world) { w.bind(alice, perm.MemberRoleID, rbac.Space, s1) },
 			ask:   question{alice, "DATASET_CREATE", rbac.Space, s1}, want: true, reason: check.Granted,
 		},
 		{
 			name:  "Read-only can read",
-			setup: func(w *world) { w.bind(alice, check.ReadOnlyRoleID, rbac.Project, p1) },
+			setup: func(w *world) { w.bind(alice, perm.ReadOnlyRoleID, rbac.Project, p1) },
 			ask:   question{alice, "PROJECT_SPAN_READ", rbac.Project, p1}, want: true, reason: check.Granted,
 		},
 		{
 			name:  "Read-only cannot update",
-			setup: func(w *world) { w.bind(alice, check.ReadOnlyRoleID, rbac.Project, p1) },
+			setup: func(w *world) { w.bind(alice, perm.ReadOnlyRoleID, rbac.Project, p1) },
 			ask:   question{alice, "PROJECT_UPDATE", rbac.Project, p1}, want: false, reason: check.RoleLacksPermission,
 		},
 		{
 			name:  "Annotator can annotate queue records",
-			setup: func(w *world) { w.bind(alice, check.AnnotatorRoleID, rbac.Project, p1) },
+			setup: func(w *world) { w.bind(alice, perm.AnnotatorRoleID, rbac.Project, p1) },
 			ask:   question{alice, "QUEUE_RECORD_ANNOTATE", rbac.Project, p1}, want: true, reason: check.Granted,
 		},
 		{
 			name:  "Annotator cannot read the project",
-			setup: func(w *world) { w.bind(alice, check.AnnotatorRoleID, rbac.Project, p1) },
+			setup: func(w *world) { w.bind(alice, perm.AnnotatorRoleID, rbac.Project, p1) },
 			ask:   question{alice, "PROJECT_READ", rbac.Project, p1}, want: false, reason: check.RoleLacksPermission,
 		},
 		{
@@ -313,7 +314,7 @@ func TestCheckScenarios(t *testing.T) {
 		},
 		{
 			name:  "an unknown resource is denied, not an error",
-			setup: func(w *world) { w.bind(alice, check.AdminRoleID, rbac.Space, s1) },
+			setup: func(w *world) { w.bind(alice, perm.AdminRoleID, rbac.Space, s1) },
 			ask:   question{alice, "SPACE_READ", rbac.Space, spaceID(777)}, want: false, reason: check.NoBinding,
 		},
 		{
@@ -344,7 +345,7 @@ func TestCheckScenarios(t *testing.T) {
 func TestExplainNamesTheBindingAndRole(t *testing.T) {
 	is := is.New(t)
 	w := scenarioWorld(t)
-	sb := w.bind(alice, check.ReadOnlyRoleID, rbac.Space, s1)
+	sb := w.bind(alice, perm.ReadOnlyRoleID, rbac.Space, s1)
 	pb := w.bind(alice, reader, rbac.Project, p1)
 
 	d, err := w.c.Explain(alice, "PROJECT_READ", rbac.Project, p1)
@@ -372,8 +373,8 @@ func TestExplainNamesTheBindingAndRole(t *testing.T) {
 
 func TestCheckInvalidInput(t *testing.T) {
 	w := scenarioWorld(t)
-	w.bind(alice, check.AdminRoleID, rbac.Space, s1)
-	w.bind(alice, check.AdminRoleID, rbac.Project, p1)
+	w.bind(alice, perm.AdminRoleID, rbac.Space, s1)
+	w.bind(alice, perm.AdminRoleID, rbac.Project, p1)
 	cases := []struct {
 		name  string
 		ask   question
@@ -410,7 +411,7 @@ func TestCheckInvalidInput(t *testing.T) {
 func TestCheckAllocatesNothing(t *testing.T) {
 	is := is.New(t)
 	w := scenarioWorld(t)
-	w.bind(alice, check.MemberRoleID, rbac.Space, s1)
+	w.bind(alice, perm.MemberRoleID, rbac.Space, s1)
 	w.bind(alice, reader, rbac.Project, p2)
 	for _, q := range []question{
 		{alice, "PROJECT_READ", rbac.Project, p1},   // inherited allow

@@ -10,6 +10,7 @@ import (
 	"github.com/rolebind/rbac"
 	"github.com/rolebind/rbac/ids"
 	"github.com/rolebind/rbac/internal/sealed"
+	"github.com/rolebind/rbac/perm"
 	"github.com/rolebind/rbac/store"
 	"github.com/rolebind/rbac/validate"
 )
@@ -19,7 +20,7 @@ import (
 type Options struct {
 	// Vocabulary is the permission vocabulary; nil means
 	// [DefaultVocabulary].
-	Vocabulary *Vocabulary
+	Vocabulary *perm.Vocabulary
 	// Catalogue is the predefined roles; nil means [DefaultCatalogue] over
 	// the vocabulary. Pass an empty, non-nil slice for none.
 	Catalogue []rbac.Role
@@ -41,7 +42,7 @@ type Options struct {
 // applying a store's changes in revision order. It is safe for concurrent
 // use: checks run in parallel with each other and with applies.
 type Checker struct {
-	vocab     *Vocabulary
+	vocab     *perm.Vocabulary
 	types     ids.Table
 	val       *validate.Validator
 	catalogue []rbac.Role
@@ -66,7 +67,7 @@ type Checker struct {
 func New(opts Options) (*Checker, error) {
 	c := &Checker{vocab: opts.Vocabulary, wake: make(chan struct{}), protectLastAdmin: opts.ProtectLastAdmin}
 	if c.vocab == nil {
-		c.vocab = DefaultVocabulary()
+		c.vocab = perm.DefaultVocabulary()
 	}
 	c.types = ids.DefaultTable()
 	if opts.Types != nil {
@@ -79,11 +80,13 @@ func New(opts Options) (*Checker, error) {
 	c.val = val
 	c.catalogue = opts.Catalogue
 	if c.catalogue == nil {
-		c.catalogue = DefaultCatalogue(c.vocab)
+		c.catalogue = perm.DefaultCatalogue(c.vocab)
 	}
-	if err := checkCatalogue(c.catalogue, c.vocab, &c.types); err != nil {
+	cat, err := perm.CheckCatalogue(c.catalogue, c.vocab, &c.types)
+	if err != nil {
 		return nil, err
 	}
+	c.catalogue = cat
 	key := opts.CursorKey
 	if key == nil {
 		key = make([]byte, 32)
@@ -92,13 +95,13 @@ func New(opts Options) (*Checker, error) {
 		}
 	}
 	c.cursors = sealed.New(key)
-	c.prBit, c.rbcBit = c.bitOrNone(PermProjectRestrict), c.bitOrNone(PermRoleBindingCreate)
+	c.prBit, c.rbcBit = c.bitOrNone(perm.ProjectRestrict), c.bitOrNone(perm.RoleBindingCreate)
 	c.ix.Store(c.freshIndex())
 	return c, nil
 }
 
 func (c *Checker) bitOrNone(p string) int {
-	if b, ok := c.vocab.Bit(p); ok {
+	if b, ok := c.vocab.Index(p); ok {
 		return b
 	}
 	return -1
@@ -109,13 +112,13 @@ func (c *Checker) freshIndex() *index {
 	ix := newIndex()
 	for _, r := range c.catalogue {
 		r.Predefined = true
-		_ = ix.putRole(c.vocab, r) // checked by checkCatalogue
+		_ = ix.putRole(c.vocab, r) // checked by perm.CheckCatalogue
 	}
 	return ix
 }
 
 // Vocabulary returns the checker's permission vocabulary.
-func (c *Checker) Vocabulary() *Vocabulary { return c.vocab }
+func (c *Checker) Vocabulary() *perm.Vocabulary { return c.vocab }
 
 // Catalogue returns a copy of the checker's predefined roles.
 func (c *Checker) Catalogue() []rbac.Role {
@@ -208,7 +211,7 @@ func (c *Checker) Bindings() int {
 // A check allocates nothing and, for IDs the index knows, hashes each ID
 // string of the question once.
 func (c *Checker) Check(userID, permission string, rt rbac.ResourceType, resourceID string) (bool, error) {
-	bit, ok := c.vocab.bit(permission)
+	bit, ok := c.vocab.Index(permission)
 	if !ok {
 		return false, unknownPermission(permission)
 	}
@@ -224,7 +227,7 @@ func (c *Checker) Check(userID, permission string, rt rbac.ResourceType, resourc
 	if r.kind == kindSpace {
 		for i := range u.grants {
 			if u.grants[i].res == r.n {
-				allowed = ix.roleRecs[u.grants[i].role].perms.Has(bit)
+				allowed = ix.roleRecs[u.grants[i].role].perms.has(bit)
 				break
 			}
 		}
@@ -235,10 +238,10 @@ func (c *Checker) Check(userID, permission string, rt rbac.ResourceType, resourc
 				continue
 			}
 			perms := &ix.roleRecs[g.role].perms
-			if !perms.Has(bit) {
+			if !perms.has(bit) {
 				continue
 			}
-			if g.res == r.n || !r.restricted || (c.prBit >= 0 && perms.Has(c.prBit)) {
+			if g.res == r.n || !r.restricted || (c.prBit >= 0 && perms.has(c.prBit)) {
 				allowed = true
 				break
 			}
@@ -360,7 +363,7 @@ func (d Decision) String() string {
 // (RoleLacksPermission, or Restricted when it is cut off); nothing
 // (NoBinding).
 func (c *Checker) Explain(userID, permission string, rt rbac.ResourceType, resourceID string) (Decision, error) {
-	bit, ok := c.vocab.bit(permission)
+	bit, ok := c.vocab.Index(permission)
 	if !ok {
 		return Decision{}, unknownPermission(permission)
 	}
@@ -415,7 +418,7 @@ func (ix *index) explain(un, rn uint32, bit, prBit int) explanation {
 			space = g
 		}
 	}
-	has := func(g *grant, b int) bool { return b >= 0 && ix.roleRecs[g.role].perms.Has(b) }
+	has := func(g *grant, b int) bool { return b >= 0 && ix.roleRecs[g.role].perms.has(b) }
 	cutOff := space != nil && r.restricted && !has(space, prBit)
 	switch {
 	case direct != nil && has(direct, bit):
@@ -437,16 +440,16 @@ func (ix *index) explain(un, rn uint32, bit, prBit int) explanation {
 // effective returns user un's effective permissions on resource rn: the
 // union of its binding there and, for a project, its space binding unless
 // a restriction cuts that off.
-func (ix *index) effective(un, rn uint32, prBit int) PermSet {
-	var s PermSet
+func (ix *index) effective(un, rn uint32, prBit int) permSet {
+	var s permSet
 	r := &ix.resRecs[rn]
 	for _, g := range ix.userRecs[un].grants {
 		perms := ix.roleRecs[g.role].perms
 		switch {
 		case g.res == rn:
-			s = s.Union(perms)
-		case r.kind == kindProject && g.res == r.space && (!r.restricted || (prBit >= 0 && perms.Has(prBit))):
-			s = s.Union(perms)
+			s = s.union(perms)
+		case r.kind == kindProject && g.res == r.space && (!r.restricted || (prBit >= 0 && perms.has(prBit))):
+			s = s.union(perms)
 		}
 	}
 	return s

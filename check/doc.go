@@ -16,7 +16,7 @@
 // default one ([DefaultVocabulary]) is the 132 permissions of the Arize AX
 // API, embedded from permissions.txt. A host may build its own with
 // [NewVocabulary]. Each permission is a bit: a role's permissions are a
-// [PermSet], and a check is a bit test. Asking about a permission outside
+// [permSet], and a check is a bit test. Asking about a permission outside
 // the vocabulary is invalid input ([rbac.ErrInvalid], field
 // "permission"), never a deny, so that a typo fails loudly.
 //

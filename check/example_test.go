@@ -9,6 +9,7 @@ import (
 	"github.com/rolebind/rbac"
 	"github.com/rolebind/rbac/check"
 	"github.com/rolebind/rbac/ids"
+	"github.com/rolebind/rbac/perm"
 	"github.com/rolebind/rbac/store"
 )
 
@@ -27,7 +28,7 @@ func exampleChecker() *check.Checker {
 		{Kind: store.ProjectRestricted, ProjectID: ids.Encode("Model", "2", "Kq9z")},
 		{Kind: store.BindingCreated, Binding: rbac.Binding{
 			ID:     ids.Encode("RoleBinding", "1", "aBcD"),
-			RoleID: check.MemberRoleID, UserID: ids.Encode("User", "1", "lPg2"),
+			RoleID: perm.MemberRoleID, UserID: ids.Encode("User", "1", "lPg2"),
 			ResourceType: rbac.Space, ResourceID: space,
 		}},
 	} {
@@ -101,7 +102,7 @@ func ExampleChecker_CanCreateBinding() {
 	c := exampleChecker()
 	ada := ids.Encode("User", "1", "lPg2")
 	err := c.CanCreateBinding(ada, rbac.NewBinding{
-		RoleID: check.ReadOnlyRoleID, UserID: ids.Encode("User", "2", "Zz9"),
+		RoleID: perm.ReadOnlyRoleID, UserID: ids.Encode("User", "2", "Zz9"),
 		ResourceType: rbac.Space, ResourceID: ids.Encode("Space", "1", "uFN1"),
 	})
 	var d *check.Denied

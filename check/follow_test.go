@@ -13,6 +13,7 @@ import (
 
 	"github.com/rolebind/rbac"
 	"github.com/rolebind/rbac/check"
+	"github.com/rolebind/rbac/perm"
 	"github.com/rolebind/rbac/store"
 )
 
@@ -191,7 +192,7 @@ func TestFollowLoadsTheSnapshot(t *testing.T) {
 	is := is.New(t)
 	f := newFeed()
 	f.remote(store.Change{Kind: store.ProjectSpaceSet, ProjectID: p1, SpaceID: s1})
-	f.remote(created(alice, check.ReadOnlyRoleID, rbac.Space, s1, 1))
+	f.remote(created(alice, perm.ReadOnlyRoleID, rbac.Space, s1, 1))
 	c, _ := follow(t, f, time.Hour)
 	is.Equal(c.Revision(), uint64(2))
 	is.True(allowed(t, c, alice, "PROJECT_READ", rbac.Project, p1)) // state as of the snapshot
@@ -202,7 +203,7 @@ func TestReadYourWritesWithoutPolling(t *testing.T) {
 	f := newFeed()
 	c, _ := follow(t, f, time.Hour) // no poll will happen during the test
 	f.write(store.Change{Kind: store.ProjectSpaceSet, ProjectID: p1, SpaceID: s1})
-	rev := f.write(created(alice, check.MemberRoleID, rbac.Space, s1, 1))
+	rev := f.write(created(alice, perm.MemberRoleID, rbac.Space, s1, 1))
 	is.Equal(c.Revision(), rev)                                     // applied before the write returned
 	is.True(allowed(t, c, alice, "PROJECT_READ", rbac.Project, p1)) // visible at once
 	f.write(store.Change{Kind: store.ProjectRestricted, ProjectID: p1})
@@ -213,8 +214,8 @@ func TestAnotherProcessWriteFillsTheGap(t *testing.T) {
 	is := is.New(t)
 	f := newFeed()
 	c, _ := follow(t, f, time.Hour)
-	f.remote(created(bob, check.AdminRoleID, rbac.Space, s1, 1))  // revision 1, elsewhere
-	f.write(created(alice, check.AdminRoleID, rbac.Space, s2, 2)) // revision 2, here: a gap
+	f.remote(created(bob, perm.AdminRoleID, rbac.Space, s1, 1))  // revision 1, elsewhere
+	f.write(created(alice, perm.AdminRoleID, rbac.Space, s2, 2)) // revision 2, here: a gap
 	is.Equal(c.Revision(), uint64(2))
 	is.True(allowed(t, c, bob, "SPACE_READ", rbac.Space, s1))   // the gap was read from the feed
 	is.True(allowed(t, c, alice, "SPACE_READ", rbac.Space, s2)) // then the local write applied
@@ -224,7 +225,7 @@ func TestAnotherProcessWriteArrivesByPolling(t *testing.T) {
 	is := is.New(t)
 	f := newFeed()
 	c, _ := follow(t, f, 5*time.Millisecond)
-	rev := f.remote(created(bob, check.AdminRoleID, rbac.Space, s1, 1))
+	rev := f.remote(created(bob, perm.AdminRoleID, rbac.Space, s1, 1))
 	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
 	defer cancel()
 	is.NoErr(c.WaitFor(ctx, rev)) // the poll brings it within the interval
@@ -235,7 +236,7 @@ func TestSyncReadsTheFeedAtOnce(t *testing.T) {
 	is := is.New(t)
 	f := newFeed()
 	c, fl := follow(t, f, time.Hour)
-	rev := f.remote(created(bob, check.AdminRoleID, rbac.Space, s1, 1))
+	rev := f.remote(created(bob, perm.AdminRoleID, rbac.Space, s1, 1))
 	is.True(!allowed(t, c, bob, "SPACE_READ", rbac.Space, s1)) // not polled yet
 	is.NoErr(fl.Sync(t.Context(), rev))                        // at least as fresh as rev
 	is.True(allowed(t, c, bob, "SPACE_READ", rbac.Space, s1))
@@ -250,8 +251,8 @@ func TestCompactedFeedReloadsTheSnapshot(t *testing.T) {
 	is := is.New(t)
 	f := newFeed()
 	c, _ := follow(t, f, time.Hour)
-	f.remote(created(bob, check.AdminRoleID, rbac.Space, s1, 1))
-	f.remote(created(alice, check.AdminRoleID, rbac.Space, s2, 2))
+	f.remote(created(bob, perm.AdminRoleID, rbac.Space, s1, 1))
+	f.remote(created(alice, perm.AdminRoleID, rbac.Space, s2, 2))
 	f.compact()
 	rev, err := c.CatchUp(t.Context(), f)
 	is.NoErr(err)
@@ -264,7 +265,7 @@ func TestApplyOrder(t *testing.T) {
 	is := is.New(t)
 	c, err := check.New(check.Options{})
 	is.NoErr(err)
-	ch := created(alice, check.AdminRoleID, rbac.Space, s1, 1)
+	ch := created(alice, perm.AdminRoleID, rbac.Space, s1, 1)
 	ch.Revision = 2
 	is.True(errors.Is(c.Apply(ch), check.ErrGap)) // revision 1 is missing
 	is.Equal(c.Revision(), uint64(0))             // nothing applied
@@ -283,7 +284,7 @@ func TestApplyOrder(t *testing.T) {
 func TestChecksDuringApplies(t *testing.T) {
 	w := newWorld(t, check.Options{})
 	w.link(p1, s1)
-	w.bind(alice, check.ReadOnlyRoleID, rbac.Space, s1)
+	w.bind(alice, perm.ReadOnlyRoleID, rbac.Space, s1)
 	var stop atomic.Bool
 	var wrong atomic.Int64
 	var wg sync.WaitGroup
@@ -313,7 +314,7 @@ func TestChecksDuringApplies(t *testing.T) {
 		u := userID(1000 + i%50)
 		switch i % 4 {
 		case 0, 1:
-			w.bind(u, check.MemberRoleID, rbac.Space, s1)
+			w.bind(u, perm.MemberRoleID, rbac.Space, s1)
 		case 2:
 			w.link(projectID(10+i%7), spaceID(1+i%3))
 		default:
@@ -355,10 +356,10 @@ func TestFollowerReportsAndRecoversFromFeedErrors(t *testing.T) {
 	defer fl.Close()
 
 	f.down.Store(true)
-	inner.remote(created(bob, check.AdminRoleID, rbac.Space, s1, 1))
-	rev := inner.write(created(alice, check.AdminRoleID, rbac.Space, s2, 2)) // a gap it cannot fill
-	is.True(c.Revision() < rev)                                              // not applied out of order
-	is.True(fl.Err() != nil)                                                 // the failure is reported
+	inner.remote(created(bob, perm.AdminRoleID, rbac.Space, s1, 1))
+	rev := inner.write(created(alice, perm.AdminRoleID, rbac.Space, s2, 2)) // a gap it cannot fill
+	is.True(c.Revision() < rev)                                             // not applied out of order
+	is.True(fl.Err() != nil)                                                // the failure is reported
 	is.True(reported.Load() > 0)
 
 	f.down.Store(false)

@@ -5,14 +5,14 @@ import (
 	"testing"
 
 	"github.com/rolebind/rbac"
-	"github.com/rolebind/rbac/check"
+	"github.com/rolebind/rbac/perm"
 )
 
 // FuzzCheck feeds untrusted questions to a checker: it must never panic,
 // every error must be invalid input, and Check and Explain must agree.
 func FuzzCheck(f *testing.F) {
 	w := scenarioWorld(f)
-	w.bind(alice, check.MemberRoleID, rbac.Space, s1)
+	w.bind(alice, perm.MemberRoleID, rbac.Space, s1)
 	w.bind(alice, reader, rbac.Project, p2)
 	f.Add(alice, "PROJECT_READ", "PROJECT", p1)
 	f.Add(alice, "PROJECT_READ", "PROJECT", "UHJvamVjdDoy") // Project:2, the alias
@@ -39,9 +39,9 @@ func FuzzCheck(f *testing.F) {
 // invalid input on field "cursor".
 func FuzzReverseCursor(f *testing.F) {
 	w := scenarioWorld(f)
-	w.bind(alice, check.MemberRoleID, rbac.Space, s1)
+	w.bind(alice, perm.MemberRoleID, rbac.Space, s1)
 	w.bind(alice, reader, rbac.Project, p2)
-	w.bind(bob, check.MemberRoleID, rbac.Space, s1)
+	w.bind(bob, perm.MemberRoleID, rbac.Space, s1)
 	page, err := w.c.WhoCan("PROJECT_READ", rbac.Project, p1, "", 1)
 	if err != nil {
 		f.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/rolebind/rbac"
+	"github.com/rolebind/rbac/perm"
 )
 
 // ErrForbidden is matched, under [errors.Is], by the error of the
@@ -58,7 +59,7 @@ func (d *Denied) Error() string {
 	case Escalation:
 		b.WriteString("role grants permissions the actor does not hold: " + strings.Join(d.Missing, ", "))
 	case LastAdministrator:
-		b.WriteString("it is the last binding on the space holding " + PermRoleBindingCreate)
+		b.WriteString("it is the last binding on the space holding " + perm.RoleBindingCreate)
 	default:
 		b.WriteString(string(d.Reason))
 	}
@@ -91,7 +92,7 @@ func (c *Checker) CanCreateBinding(actorID string, nb rbac.NewBinding) error {
 	}
 	have := ix.effectiveOf(actorID, nb.ResourceID, c.prBit)
 	deny := &Denied{Op: "create", ActorID: actorID, ResourceType: nb.ResourceType, ResourceID: nb.ResourceID}
-	if d := c.require(deny, have, PermRoleBindingCreate); d != nil {
+	if d := c.require(deny, have, perm.RoleBindingCreate); d != nil {
 		return d
 	}
 	return c.noEscalation(deny, have, role.perms)
@@ -125,13 +126,13 @@ func (c *Checker) CanChangeRole(actorID string, b rbac.Binding, newRoleID string
 	}
 	have := ix.effectiveOf(actorID, b.ResourceID, c.prBit)
 	deny := &Denied{Op: "change role", ActorID: actorID, ResourceType: b.ResourceType, ResourceID: b.ResourceID}
-	if d := c.require(deny, have, PermRoleBindingCreate, PermRoleBindingDelete); d != nil {
+	if d := c.require(deny, have, perm.RoleBindingCreate, perm.RoleBindingDelete); d != nil {
 		return d
 	}
 	if err := c.noEscalation(deny, have, role.perms); err != nil {
 		return err
 	}
-	if c.rbcBit >= 0 && !role.perms.Has(c.rbcBit) && c.lastAdmin(ix, b) {
+	if c.rbcBit >= 0 && !role.perms.has(c.rbcBit) && c.lastAdmin(ix, b) {
 		deny.Reason = LastAdministrator
 		return deny
 	}
@@ -157,7 +158,7 @@ func (c *Checker) CanDeleteBinding(actorID string, b rbac.Binding) error {
 	defer ix.mu.RUnlock()
 	have := ix.effectiveOf(actorID, b.ResourceID, c.prBit)
 	deny := &Denied{Op: "delete", ActorID: actorID, ResourceType: b.ResourceType, ResourceID: b.ResourceID}
-	if d := c.require(deny, have, PermRoleBindingDelete); d != nil {
+	if d := c.require(deny, have, perm.RoleBindingDelete); d != nil {
 		return d
 	}
 	if c.lastAdmin(ix, b) {
@@ -169,9 +170,9 @@ func (c *Checker) CanDeleteBinding(actorID string, b rbac.Binding) error {
 
 // require returns deny, filled in, when have lacks any of perms; a
 // permission missing from the vocabulary is never held.
-func (c *Checker) require(deny *Denied, have PermSet, perms ...string) *Denied {
+func (c *Checker) require(deny *Denied, have permSet, perms ...string) *Denied {
 	for _, p := range perms {
-		if b, ok := c.vocab.Bit(p); !ok || !have.Has(b) {
+		if b, ok := c.vocab.Index(p); !ok || !have.has(b) {
 			deny.Missing = append(deny.Missing, p)
 		}
 	}
@@ -182,12 +183,12 @@ func (c *Checker) require(deny *Denied, have PermSet, perms ...string) *Denied {
 	return deny
 }
 
-func (c *Checker) noEscalation(deny *Denied, have, grant PermSet) error {
-	extra := grant.Minus(have)
-	if extra.Empty() {
+func (c *Checker) noEscalation(deny *Denied, have, grant permSet) error {
+	extra := grant.minus(have)
+	if extra.empty() {
 		return nil
 	}
-	deny.Reason, deny.Missing = Escalation, c.vocab.List(extra)
+	deny.Reason, deny.Missing = Escalation, namesOf(c.vocab, extra)
 	return deny
 }
 
@@ -207,7 +208,7 @@ func (c *Checker) lastAdmin(ix *index, b rbac.Binding) bool {
 	for _, un := range ix.resRecs[rn].users {
 		u := &ix.userRecs[un]
 		g := &u.grants[u.grantOn(rn)]
-		if ix.roleRecs[g.role].perms.Has(c.rbcBit) {
+		if ix.roleRecs[g.role].perms.has(c.rbcBit) {
 			admins++
 			self = self || u.id == b.UserID
 		}
@@ -224,11 +225,11 @@ func (ix *index) role(id string) (*roleRec, error) {
 }
 
 // effectiveOf is effective for IDs; unknown IDs hold nothing.
-func (ix *index) effectiveOf(userID, resourceID string, prBit int) PermSet {
+func (ix *index) effectiveOf(userID, resourceID string, prBit int) permSet {
 	un, uok := ix.userNum(userID)
 	rn, rok := ix.resNum(resourceID)
 	if !uok || !rok {
-		return PermSet{}
+		return permSet{}
 	}
 	return ix.effective(un, rn, prBit)
 }

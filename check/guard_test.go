@@ -8,6 +8,7 @@ import (
 
 	"github.com/rolebind/rbac"
 	"github.com/rolebind/rbac/check"
+	"github.com/rolebind/rbac/perm"
 )
 
 var (
@@ -27,8 +28,8 @@ func guardWorld(t *testing.T, protect bool) (*world, map[string]rbac.Binding) {
 	w.link(p2, s1)
 	w.restrict(p2)
 	b := map[string]rbac.Binding{
-		"ann":     w.bind(ann, check.AdminRoleID, rbac.Space, s1),
-		"mo":      w.bind(mo, check.MemberRoleID, rbac.Space, s1),
+		"ann":     w.bind(ann, perm.AdminRoleID, rbac.Space, s1),
+		"mo":      w.bind(mo, perm.MemberRoleID, rbac.Space, s1),
 		"pat":     w.bind(pat, granter, rbac.Project, p1),
 		"rob":     w.bind(rob, creatorOnly, rbac.Project, p1),
 		"newbie1": w.bind(newbie, reader, rbac.Project, p1),
@@ -79,20 +80,20 @@ func TestCanCreateBinding(t *testing.T) {
 		want  outcome
 	}{
 		{"a space admin may grant any role on the space", ann,
-			rbac.NewBinding{RoleID: check.AdminRoleID, UserID: newbie, ResourceType: rbac.Space, ResourceID: s1}, outcome{}},
+			rbac.NewBinding{RoleID: perm.AdminRoleID, UserID: newbie, ResourceType: rbac.Space, ResourceID: s1}, outcome{}},
 		{"a space admin may grant on the space's projects through inheritance", ann,
-			rbac.NewBinding{RoleID: check.MemberRoleID, UserID: newbie, ResourceType: rbac.Project, ResourceID: projectID(1)}, outcome{}},
+			rbac.NewBinding{RoleID: perm.MemberRoleID, UserID: newbie, ResourceType: rbac.Project, ResourceID: projectID(1)}, outcome{}},
 		{"a space admin may grant on a restricted project of the space", ann,
-			rbac.NewBinding{RoleID: check.MemberRoleID, UserID: newbie, ResourceType: rbac.Project, ResourceID: p2}, outcome{}},
+			rbac.NewBinding{RoleID: perm.MemberRoleID, UserID: newbie, ResourceType: rbac.Project, ResourceID: p2}, outcome{}},
 		{"a member may not grant: Member lacks ROLE_BINDING_CREATE", mo,
-			rbac.NewBinding{RoleID: check.ReadOnlyRoleID, UserID: newbie, ResourceType: rbac.Space, ResourceID: s1},
+			rbac.NewBinding{RoleID: perm.ReadOnlyRoleID, UserID: newbie, ResourceType: rbac.Space, ResourceID: s1},
 			outcome{deny: check.MissingPermission, missing: []string{"ROLE_BINDING_CREATE"}}},
 		{"a project granter may grant a role within what they hold", pat,
 			rbac.NewBinding{RoleID: reader, UserID: mo, ResourceType: rbac.Project, ResourceID: p1}, outcome{}},
 		{"a project granter may grant their own role", pat,
 			rbac.NewBinding{RoleID: granter, UserID: mo, ResourceType: rbac.Project, ResourceID: p1}, outcome{}},
 		{"a project granter may not grant a role holding more than they hold", pat,
-			rbac.NewBinding{RoleID: check.AnnotatorRoleID, UserID: mo, ResourceType: rbac.Project, ResourceID: p1},
+			rbac.NewBinding{RoleID: perm.AnnotatorRoleID, UserID: mo, ResourceType: rbac.Project, ResourceID: p1},
 			outcome{deny: check.Escalation, missing: []string{"QUEUE_READ", "QUEUE_RECORD_ANNOTATE", "QUEUE_RECORD_READ"}}},
 		{"a project granter may not grant on a sibling project", pat,
 			rbac.NewBinding{RoleID: reader, UserID: mo, ResourceType: rbac.Project, ResourceID: p3},
@@ -127,19 +128,19 @@ func TestCanChangeRole(t *testing.T) {
 		role    string
 		want    outcome
 	}{
-		{"a space admin may change a member to read-only", false, ann, "mo", check.ReadOnlyRoleID, outcome{}},
+		{"a space admin may change a member to read-only", false, ann, "mo", perm.ReadOnlyRoleID, outcome{}},
 		{"changing a role needs ROLE_BINDING_DELETE too", false, rob, "newbie1", reader,
 			outcome{deny: check.MissingPermission, missing: []string{"ROLE_BINDING_DELETE"}}},
 		{"a member may change nothing: both permissions are missing", false, mo, "newbie1", reader,
 			outcome{deny: check.MissingPermission, missing: []string{"ROLE_BINDING_CREATE", "ROLE_BINDING_DELETE"}}},
-		{"a project granter may not promote someone past themselves", false, pat, "newbie1", check.AdminRoleID,
+		{"a project granter may not promote someone past themselves", false, pat, "newbie1", perm.AdminRoleID,
 			outcome{deny: check.Escalation}},
 		{"a project granter may demote within the project", false, pat, "rob", reader, outcome{}},
 		{"changing to a role that does not exist is not found", false, ann, "mo", roleID(99), outcome{err: rbac.ErrNotFound}},
-		{"the last space admin may not demote themselves when protected", true, ann, "ann", check.MemberRoleID,
+		{"the last space admin may not demote themselves when protected", true, ann, "ann", perm.MemberRoleID,
 			outcome{deny: check.LastAdministrator}},
-		{"the last space admin may move to another admin-capable role when protected", true, ann, "ann", check.AdminRoleID, outcome{}},
-		{"the last space admin may demote themselves when not protected", false, ann, "ann", check.MemberRoleID, outcome{}},
+		{"the last space admin may move to another admin-capable role when protected", true, ann, "ann", perm.AdminRoleID, outcome{}},
+		{"the last space admin may demote themselves when not protected", false, ann, "ann", perm.MemberRoleID, outcome{}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -176,9 +177,9 @@ func TestCanDeleteBinding(t *testing.T) {
 
 func TestLastAdminProtectionCountsOtherAdmins(t *testing.T) {
 	w, b := guardWorld(t, true)
-	second := w.bind(newbie, check.AdminRoleID, rbac.Space, s1)
-	assertOutcome(t, w.c.CanDeleteBinding(ann, b["ann"]), outcome{})                  // another admin remains
-	assertOutcome(t, w.c.CanChangeRole(ann, second, check.ReadOnlyRoleID), outcome{}) // either may be demoted
+	second := w.bind(newbie, perm.AdminRoleID, rbac.Space, s1)
+	assertOutcome(t, w.c.CanDeleteBinding(ann, b["ann"]), outcome{})                 // another admin remains
+	assertOutcome(t, w.c.CanChangeRole(ann, second, perm.ReadOnlyRoleID), outcome{}) // either may be demoted
 	w.unbind(newbie, s1)
 	assertOutcome(t, w.c.CanDeleteBinding(ann, b["ann"]), outcome{deny: check.LastAdministrator}) // alone again
 	// A custom role holding ROLE_BINDING_CREATE counts as an admin role.

@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"github.com/rolebind/rbac"
+	"github.com/rolebind/rbac/perm"
 	"github.com/rolebind/rbac/store"
 )
 
@@ -106,7 +107,7 @@ type resRec struct {
 type roleRec struct {
 	id         string
 	name       string
-	perms      PermSet
+	perms      permSet
 	predefined bool
 	exists     bool // false for a placeholder: a binding named a role not (yet) seen
 	bound      int  // grants pointing at the role
@@ -244,13 +245,13 @@ func (ix *index) releaseRole(n uint32) {
 // putRole creates or replaces a role. Permissions outside the vocabulary
 // are dropped: no check can ask for them (asking is invalid input), so
 // they could never grant anything.
-func (ix *index) putRole(v *Vocabulary, r rbac.Role) error {
+func (ix *index) putRole(v *perm.Vocabulary, r rbac.Role) error {
 	if r.ID == "" {
 		return fmt.Errorf("check: role change without a role id")
 	}
 	n := ix.internRole(r.ID)
 	rec := &ix.roleRecs[n]
-	rec.perms, _ = v.Set(r.Permissions)
+	rec.perms = setOf(v, r.Permissions)
 	rec.name = r.Name
 	rec.predefined = r.Predefined
 	rec.exists = true
@@ -266,7 +267,7 @@ func (ix *index) dropRole(id string) {
 		return
 	}
 	rec := &ix.roleRecs[n]
-	rec.exists, rec.perms, rec.name = false, PermSet{}, ""
+	rec.exists, rec.perms, rec.name = false, permSet{}, ""
 	ix.releaseRole(n)
 }
 
@@ -435,7 +436,7 @@ func (ix *index) setRestricted(projectID string, on bool) error {
 
 // apply makes one change. Changes are applied by one writer at a time,
 // under mu.
-func (ix *index) apply(v *Vocabulary, ch store.Change) error {
+func (ix *index) apply(v *perm.Vocabulary, ch store.Change) error {
 	switch ch.Kind {
 	case store.BindingCreated, store.BindingRoleChanged:
 		return ix.putBinding(ch.Binding)

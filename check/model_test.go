@@ -8,6 +8,7 @@ import (
 
 	"github.com/rolebind/rbac"
 	"github.com/rolebind/rbac/check"
+	"github.com/rolebind/rbac/perm"
 )
 
 // reference is a naive evaluator written straight from CHECKS.md, with
@@ -114,7 +115,7 @@ func newModelRun(t *testing.T, seed uint64) *modelRun {
 			space:      map[string]string{},
 			restricted: map[string]bool{},
 		},
-		perms: check.DefaultVocabulary().Names(),
+		perms: perm.DefaultVocabulary().Names(),
 	}
 	m.w.log = newFeed()
 	for i := range 12 {

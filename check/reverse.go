@@ -55,7 +55,7 @@ type GrantPage struct {
 // another question (field "cursor").
 func (c *Checker) WhoCan(permission string, rt rbac.ResourceType, resourceID, cursor string, limit int) (GrantPage, error) {
 	var errs rbac.FieldErrors
-	bit, ok := c.vocab.Bit(permission)
+	bit, ok := c.vocab.Index(permission)
 	if !ok {
 		errs = append(errs, fieldErrors(unknownPermission(permission))...)
 	}
@@ -116,7 +116,7 @@ func (c *Checker) WhoCan(permission string, rt rbac.ResourceType, resourceID, cu
 // resource type, a limit out of range or a bad cursor.
 func (c *Checker) ResourcesFor(userID, permission string, rt rbac.ResourceType, cursor string, limit int) (GrantPage, error) {
 	var errs rbac.FieldErrors
-	bit, ok := c.vocab.Bit(permission)
+	bit, ok := c.vocab.Index(permission)
 	if !ok {
 		errs = append(errs, fieldErrors(unknownPermission(permission))...)
 	}
@@ -158,7 +158,7 @@ func (c *Checker) ResourcesFor(userID, permission string, rt rbac.ResourceType, 
 		}
 		if want == kindProject {
 			for _, g := range grants {
-				if s := &ix.resRecs[g.res]; s.kind == kindSpace && ix.roleRecs[g.role].perms.Has(bit) {
+				if s := &ix.resRecs[g.res]; s.kind == kindSpace && ix.roleRecs[g.role].perms.has(bit) {
 					for _, pn := range s.projects {
 						consider(pn)
 					}

@@ -9,15 +9,16 @@ import (
 
 	"github.com/rolebind/rbac"
 	"github.com/rolebind/rbac/check"
+	"github.com/rolebind/rbac/perm"
 )
 
 func TestWhoCanExplainsEachGrant(t *testing.T) {
 	is := is.New(t)
 	w := scenarioWorld(t)
-	sb := w.bind(alice, check.ReadOnlyRoleID, rbac.Space, s1)
+	sb := w.bind(alice, perm.ReadOnlyRoleID, rbac.Space, s1)
 	pb := w.bind(bob, reader, rbac.Project, p1)
-	w.bind(userID(3), check.AnnotatorRoleID, rbac.Project, p1) // cannot read
-	w.bind(userID(4), check.MemberRoleID, rbac.Space, s1)      // cut off from p2
+	w.bind(userID(3), perm.AnnotatorRoleID, rbac.Project, p1) // cannot read
+	w.bind(userID(4), perm.MemberRoleID, rbac.Space, s1)      // cut off from p2
 
 	p, err := w.c.WhoCan("PROJECT_READ", rbac.Project, p1, "", 0)
 	is.NoErr(err)
@@ -55,7 +56,7 @@ func TestReversePagingNeverCutsOff(t *testing.T) {
 	var want []string
 	for i := range 23 {
 		u := userID(100 + i)
-		w.bind(u, check.ReadOnlyRoleID, rbac.Space, s1)
+		w.bind(u, perm.ReadOnlyRoleID, rbac.Space, s1)
 		want = append(want, u)
 	}
 	slices.Sort(want)
@@ -86,7 +87,7 @@ func TestReversePagingWhileWriting(t *testing.T) {
 	var stay []string
 	for i := range 30 {
 		u := userID(100 + i)
-		w.bind(u, check.ReadOnlyRoleID, rbac.Space, s1)
+		w.bind(u, perm.ReadOnlyRoleID, rbac.Space, s1)
 		if i%3 != 0 {
 			stay = append(stay, u)
 		}
@@ -105,7 +106,7 @@ func TestReversePagingWhileWriting(t *testing.T) {
 			w.unbind(userID(100+gone*3), s1)
 			gone++
 		}
-		w.bind(userID(500+page), check.ReadOnlyRoleID, rbac.Space, s1)
+		w.bind(userID(500+page), perm.ReadOnlyRoleID, rbac.Space, s1)
 		if !p.HasMore {
 			break
 		}
@@ -122,7 +123,7 @@ func TestReversePagingWhileWriting(t *testing.T) {
 func TestReverseQuestionsRejectBadInput(t *testing.T) {
 	w := scenarioWorld(t)
 	for i := range 5 {
-		w.bind(userID(100+i), check.ReadOnlyRoleID, rbac.Space, s1)
+		w.bind(userID(100+i), perm.ReadOnlyRoleID, rbac.Space, s1)
 	}
 	first, err := w.c.WhoCan("SPACE_READ", rbac.Space, s1, "", 2)
 	if err != nil || first.NextCursor == "" {
@@ -173,8 +174,8 @@ func TestCursorsSurviveAcrossCheckersWithOneKey(t *testing.T) {
 	a := newWorld(t, check.Options{CursorKey: key})
 	b := newWorld(t, check.Options{CursorKey: key})
 	for i := range 4 {
-		a.bind(userID(100+i), check.ReadOnlyRoleID, rbac.Space, s1)
-		b.bind(userID(100+i), check.ReadOnlyRoleID, rbac.Space, s1)
+		a.bind(userID(100+i), perm.ReadOnlyRoleID, rbac.Space, s1)
+		b.bind(userID(100+i), perm.ReadOnlyRoleID, rbac.Space, s1)
 	}
 	first, err := a.c.WhoCan("SPACE_READ", rbac.Space, s1, "", 2)
 	is.NoErr(err)

@@ -11,6 +11,7 @@ import (
 	"github.com/rolebind/rbac"
 	"github.com/rolebind/rbac/check"
 	"github.com/rolebind/rbac/memstore"
+	"github.com/rolebind/rbac/perm"
 	"github.com/rolebind/rbac/store"
 )
 
@@ -155,9 +156,9 @@ func TestCatalogueOption(t *testing.T) {
 	def := memstore.New(memstore.Options{})
 	page, err := def.ListRoles(ctx, rbac.RoleQuery{})
 	is.NoErr(err)
-	is.Equal(len(page.Roles), len(check.DefaultCatalogue(check.DefaultVocabulary()))) // nil means the default catalogue
-	is.Equal(page.Roles[0].ID, check.AdminRoleID)                                     // in its order
-	_, err = def.Create(ctx, rbac.NewBinding{RoleID: check.MemberRoleID, UserID: userID(1), ResourceType: rbac.Space, ResourceID: spaceID(1)})
+	is.Equal(len(page.Roles), len(perm.DefaultCatalogue(perm.DefaultVocabulary()))) // nil means the default catalogue
+	is.Equal(page.Roles[0].ID, perm.AdminRoleID)                                    // in its order
+	_, err = def.Create(ctx, rbac.NewBinding{RoleID: perm.MemberRoleID, UserID: userID(1), ResourceType: rbac.Space, ResourceID: spaceID(1)})
 	is.NoErr(err) // its roles can be bound
 
 	none := memstore.New(memstore.Options{Catalogue: []rbac.Role{}})
@@ -193,15 +194,15 @@ func TestCatalogueOption(t *testing.T) {
 func TestVocabularyOption(t *testing.T) {
 	is := is.New(t)
 	ctx := t.Context()
-	v, err := check.NewVocabulary([]string{"WIDGET_READ", "WIDGET_WRITE"})
+	v, err := perm.NewVocabulary([]string{"WIDGET_READ", "WIDGET_WRITE"})
 	is.NoErr(err)
-	s := memstore.New(memstore.Options{Vocabulary: v, Catalogue: check.DefaultCatalogue(v)})
+	s := memstore.New(memstore.Options{Vocabulary: v, Catalogue: perm.DefaultCatalogue(v)})
 	r, err := s.CreateRole(ctx, rbac.NewRole{Name: "Widgets", Permissions: []string{"WIDGET_WRITE", "WIDGET_READ"}})
 	is.NoErr(err)                                                    // the host's permissions
 	is.Equal(r.Permissions, []string{"WIDGET_READ", "WIDGET_WRITE"}) // sorted
 	_, err = s.CreateRole(ctx, rbac.NewRole{Name: "Projects", Permissions: []string{"PROJECT_READ"}})
 	is.True(errors.Is(err, rbac.ErrInvalid)) // the default vocabulary's are not
-	admin, err := s.GetRole(ctx, check.AdminRoleID)
+	admin, err := s.GetRole(ctx, perm.AdminRoleID)
 	is.NoErr(err)
 	is.Equal(admin.Permissions, []string{"WIDGET_READ", "WIDGET_WRITE"}) // the catalogue over the host's vocabulary
 }

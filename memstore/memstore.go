@@ -11,8 +11,8 @@ import (
 	"time"
 
 	"github.com/rolebind/rbac"
-	"github.com/rolebind/rbac/check"
 	"github.com/rolebind/rbac/ids"
+	"github.com/rolebind/rbac/perm"
 	"github.com/rolebind/rbac/store"
 	"github.com/rolebind/rbac/validate"
 )
@@ -26,11 +26,11 @@ type Options struct {
 	// [validate.Default].
 	Validator *validate.Validator
 	// Vocabulary is the permission vocabulary that role permissions are
-	// checked against; nil means check.DefaultVocabulary. A host passes
+	// checked against; nil means perm.DefaultVocabulary. A host passes
 	// the same vocabulary to its checker.
-	Vocabulary validate.Vocabulary
+	Vocabulary *perm.Vocabulary
 	// Catalogue is the predefined roles, stored when the store is made,
-	// in this order; nil means check.DefaultCatalogue over the default
+	// in this order; nil means perm.DefaultCatalogue over the default
 	// vocabulary, and an empty, non-nil slice means none. A host passes
 	// the same catalogue to its checker. New panics on a catalogue with
 	// a role ID that is not canonical, a repeated ID or name, or a role
@@ -49,7 +49,7 @@ type Options struct {
 // use. Make one with [New].
 type Store struct {
 	v       *validate.Validator
-	vocab   validate.Vocabulary
+	vocab   *perm.Vocabulary
 	now     func() time.Time
 	cursors *store.Cursors
 
@@ -107,14 +107,14 @@ func New(opts Options) *Store {
 		s.v = validate.Default()
 	}
 	if s.vocab == nil {
-		s.vocab = check.DefaultVocabulary()
+		s.vocab = perm.DefaultVocabulary()
 	}
 	if s.now == nil {
 		s.now = time.Now
 	}
 	catalogue := opts.Catalogue
 	if catalogue == nil {
-		catalogue = check.DefaultCatalogue(check.DefaultVocabulary())
+		catalogue = perm.DefaultCatalogue(perm.DefaultVocabulary())
 	}
 	// Predefined roles make no change of the feed: a checker starts with
 	// the same catalogue built in, so revision 1 is the first write.

@@ -14,9 +14,9 @@ import (
 	"github.com/matryer/is"
 
 	"github.com/rolebind/rbac"
-	"github.com/rolebind/rbac/check"
 	"github.com/rolebind/rbac/ids"
 	"github.com/rolebind/rbac/memstore"
+	"github.com/rolebind/rbac/perm"
 	"github.com/rolebind/rbac/validate"
 )
 
@@ -42,10 +42,10 @@ func newStore(opts memstore.Options) *memstore.Store {
 
 // testCatalogue is the catalogue of newStore's stores.
 func testCatalogue() []rbac.Role {
-	roles := check.DefaultCatalogue(check.DefaultVocabulary())
+	roles := perm.DefaultCatalogue(perm.DefaultVocabulary())
 	for n := range testRoles {
 		roles = append(roles, rbac.Role{
-			ID: roleID(n), Name: "test role " + strconv.Itoa(n), Permissions: []string{check.PermProjectRestrict}, Predefined: true,
+			ID: roleID(n), Name: "test role " + strconv.Itoa(n), Permissions: []string{perm.ProjectRestrict}, Predefined: true,
 		})
 	}
 	return roles

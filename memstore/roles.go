@@ -7,6 +7,7 @@ import (
 
 	"github.com/rolebind/rbac"
 	"github.com/rolebind/rbac/ids"
+	"github.com/rolebind/rbac/perm"
 	"github.com/rolebind/rbac/store"
 )
 
@@ -77,26 +78,14 @@ func (s *Store) addRole(r *rbac.Role) {
 // programming error and panics, as a bad regular expression given to
 // regexp.MustCompile does.
 func (s *Store) loadCatalogue(catalogue []rbac.Role) {
+	catalogue, err := perm.CheckCatalogue(catalogue, s.vocab, s.v.Types())
+	if err != nil {
+		panic(err.Error())
+	}
 	now := fromMicros(s.stamp())
 	for _, r := range catalogue {
-		id, err := s.v.RoleID(r.ID)
-		if err != nil || id != r.ID {
-			panic(fmt.Sprintf("memstore: catalogue role %q: id %q is not a canonical role id", r.Name, r.ID))
-		}
-		nr, err := s.v.NewRole(s.vocab, rbac.NewRole{Name: r.Name, Description: r.Description, Permissions: r.Permissions})
-		if err != nil {
-			panic(fmt.Sprintf("memstore: catalogue role %q: %v", r.Name, err))
-		}
-		if _, dup := s.rolesByID.byID[id]; dup {
-			panic(fmt.Sprintf("memstore: catalogue role id %q appears twice", id))
-		}
-		if _, dup := s.rolesByID.names[nr.Name]; dup {
-			panic(fmt.Sprintf("memstore: catalogue role name %q appears twice", nr.Name))
-		}
-		s.addRole(&rbac.Role{
-			ID: id, Name: nr.Name, Description: nr.Description, Permissions: nr.Permissions,
-			Predefined: true, CreatedAt: now, UpdatedAt: now,
-		})
+		r.CreatedAt, r.UpdatedAt = now, now
+		s.addRole(&r)
 	}
 }
 

@@ -5,8 +5,8 @@ import (
 	"strconv"
 
 	"github.com/rolebind/rbac"
-	"github.com/rolebind/rbac/check"
 	"github.com/rolebind/rbac/ids"
+	"github.com/rolebind/rbac/perm"
 )
 
 // testRoleCount is how many roles roleID(n) names in the test catalogue:
@@ -19,7 +19,7 @@ const testRoleCount = 40
 // store checks that a binding's role exists, every role a test binds must
 // be in it.
 func testCatalogue() []rbac.Role {
-	roles := check.DefaultCatalogue(check.DefaultVocabulary())
+	roles := perm.DefaultCatalogue(perm.DefaultVocabulary())
 	for n := range testRoleCount {
 		roles = append(roles, rbac.Role{
 			ID:          roleID(n),

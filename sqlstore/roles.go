@@ -16,7 +16,6 @@ import (
 	"github.com/rolebind/rbac"
 	"github.com/rolebind/rbac/ids"
 	"github.com/rolebind/rbac/store"
-	"github.com/rolebind/rbac/validate"
 )
 
 const roleColumns = "id, name, description, permissions, predefined, created_at, updated_at"
@@ -381,34 +380,6 @@ func (s *Store) ListRoles(ctx context.Context, q rbac.RoleQuery) (rbac.RolePage,
 		return rbac.RolePage{}, internal("list roles", err)
 	}
 	return page, nil
-}
-
-// checkCatalogue validates a catalogue as the store is opened with it and
-// returns its roles as stored: canonical IDs, trimmed names, sorted
-// permissions.
-func checkCatalogue(v *validate.Validator, vocab validate.Vocabulary, catalogue []rbac.Role) ([]rbac.Role, error) {
-	out := make([]rbac.Role, 0, len(catalogue))
-	seenID := map[string]bool{}
-	seenName := map[string]bool{}
-	for _, r := range catalogue {
-		id, err := v.RoleID(r.ID)
-		if err != nil || id != r.ID {
-			return nil, fmt.Errorf("sqlstore: catalogue role %q: id %q is not a canonical role id", r.Name, r.ID)
-		}
-		nr, err := v.NewRole(vocab, rbac.NewRole{Name: r.Name, Description: r.Description, Permissions: r.Permissions})
-		if err != nil {
-			return nil, fmt.Errorf("sqlstore: catalogue role %q: %w", r.Name, err)
-		}
-		if seenID[id] {
-			return nil, fmt.Errorf("sqlstore: catalogue role id %q appears twice", id)
-		}
-		if seenName[nr.Name] {
-			return nil, fmt.Errorf("sqlstore: catalogue role name %q appears twice", nr.Name)
-		}
-		seenID[id], seenName[nr.Name] = true, true
-		out = append(out, rbac.Role{ID: id, Name: nr.Name, Description: nr.Description, Permissions: nr.Permissions, Predefined: true})
-	}
-	return out, nil
 }
 
 // dbtx is what loading the catalogue needs of the migration's connection

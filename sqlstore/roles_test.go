@@ -12,7 +12,7 @@ import (
 	"github.com/matryer/is"
 
 	"github.com/rolebind/rbac"
-	"github.com/rolebind/rbac/check"
+	"github.com/rolebind/rbac/perm"
 	"github.com/rolebind/rbac/sqlstore"
 	"github.com/rolebind/rbac/store"
 )
@@ -161,12 +161,12 @@ func TestCatalogueAtOpen(t *testing.T) {
 		is.NoErr(err)
 		is.Equal(len(changes), 2)
 		is.Equal(changes[0].Kind, store.RoleUpdated)
-		is.Equal(changes[0].Role.ID, check.AdminRoleID)
+		is.Equal(changes[0].Role.ID, perm.AdminRoleID)
 		is.Equal(changes[0].Role.Name, "Administrator")
 		is.Equal(changes[0].Role.Permissions, []string{"PROJECT_READ", "SPACE_READ"}) // sorted
 		is.Equal(changes[1].Kind, store.RoleCreated)
 		is.Equal(changes[1].Role.Name, "New")
-		admin, err := s.GetRole(ctx, check.AdminRoleID)
+		admin, err := s.GetRole(ctx, perm.AdminRoleID)
 		is.NoErr(err)
 		is.Equal(admin, changes[0].Role) // what the change says is what is stored
 		kept, err := s.GetRole(ctx, gone.ID)

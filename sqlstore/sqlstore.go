@@ -15,8 +15,8 @@ import (
 	"time"
 
 	"github.com/rolebind/rbac"
-	"github.com/rolebind/rbac/check"
 	"github.com/rolebind/rbac/ids"
+	"github.com/rolebind/rbac/perm"
 	"github.com/rolebind/rbac/store"
 	"github.com/rolebind/rbac/validate"
 
@@ -33,10 +33,10 @@ type Options struct {
 	// [time.Now].
 	Now func() time.Time
 	// Vocabulary is the permission vocabulary that role permissions are
-	// checked against; nil means check.DefaultVocabulary. A host passes
+	// checked against; nil means perm.DefaultVocabulary. A host passes
 	// the same vocabulary to its checker.
-	Vocabulary validate.Vocabulary
-	// Catalogue is the predefined roles; nil means check.DefaultCatalogue
+	Vocabulary *perm.Vocabulary
+	// Catalogue is the predefined roles; nil means perm.DefaultCatalogue
 	// over the default vocabulary, and an empty, non-nil slice means
 	// none. A host passes the same catalogue to its checker. When the
 	// store opens, the stored predefined roles are brought in line with
@@ -74,7 +74,7 @@ type Store struct {
 	resq    resourceQueries
 	fq      feedQueries
 	o       ops
-	vocab   validate.Vocabulary
+	vocab   *perm.Vocabulary
 	feed    feed
 	// ownDB is set when the store opened db itself and so closes it.
 	ownDB bool
@@ -134,13 +134,13 @@ func New(ctx context.Context, db *sql.DB, d *Dialect, opts Options) (*Store, err
 		s.now = time.Now
 	}
 	if s.vocab == nil {
-		s.vocab = check.DefaultVocabulary()
+		s.vocab = perm.DefaultVocabulary()
 	}
 	catalogue := opts.Catalogue
 	if catalogue == nil {
-		catalogue = check.DefaultCatalogue(check.DefaultVocabulary())
+		catalogue = perm.DefaultCatalogue(perm.DefaultVocabulary())
 	}
-	catalogue, err := checkCatalogue(s.v, s.vocab, catalogue)
+	catalogue, err := perm.CheckCatalogue(catalogue, s.vocab, s.v.Types())
 	if err != nil {
 		return nil, err
 	}

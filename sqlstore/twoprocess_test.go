@@ -23,6 +23,7 @@ import (
 	"github.com/rolebind/rbac"
 	"github.com/rolebind/rbac/check"
 	"github.com/rolebind/rbac/ids"
+	"github.com/rolebind/rbac/perm"
 	"github.com/rolebind/rbac/sqlstore"
 	"github.com/rolebind/rbac/store"
 )
@@ -149,7 +150,7 @@ func (p *proc) writes(ctx context.Context, prefix, n int) ([]uint64, error) {
 		case 2:
 			err = p.s.SetProjectSpace(ctx, project, spaceID(i%4))
 		case 3:
-			_, err = p.s.Create(ctx, rbac.NewBinding{RoleID: check.AdminRoleID, UserID: user, ResourceType: rbac.Project, ResourceID: project})
+			_, err = p.s.Create(ctx, rbac.NewBinding{RoleID: perm.AdminRoleID, UserID: user, ResourceType: rbac.Project, ResourceID: project})
 		case 4:
 			if (i/5)%2 == 0 {
 				err = p.s.RestrictProject(ctx, projectID(prefix*1000+(i/5)%10))
@@ -345,7 +346,7 @@ func TestTwoProcessesFollow(t *testing.T) {
 
 		// A write here, and a check there at least as fresh as it: the
 		// answer reflects the write at once, whatever the interval.
-		_, err = s.Create(ctx, rbac.NewBinding{RoleID: check.AdminRoleID, UserID: admin, ResourceType: rbac.Space, ResourceID: space})
+		_, err = s.Create(ctx, rbac.NewBinding{RoleID: perm.AdminRoleID, UserID: admin, ResourceType: rbac.Space, ResourceID: space})
 		is.NoErr(err)
 		rev := parent.lastSeen()
 		rep := kid.do(command{Op: "check", User: admin, Perm: "PROJECT_RESTRICT", RT: string(rbac.Project), Res: project, MinRev: rev})
@@ -354,7 +355,7 @@ func TestTwoProcessesFollow(t *testing.T) {
 
 		// Without a revision to wait for, the child's answer flips
 		// within a few polls.
-		_, err = s.Create(ctx, rbac.NewBinding{RoleID: check.ReadOnlyRoleID, UserID: reader, ResourceType: rbac.Space, ResourceID: space})
+		_, err = s.Create(ctx, rbac.NewBinding{RoleID: perm.ReadOnlyRoleID, UserID: reader, ResourceType: rbac.Space, ResourceID: space})
 		is.NoErr(err)
 		took := eventually(t, 2*time.Second, "the child sees the parent's binding", func() bool {
 			return kid.do(command{Op: "check", User: reader, Perm: "DATASET_READ", RT: string(rbac.Project), Res: project}).Allowed

@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/rolebind/rbac"
 )
@@ -171,6 +173,10 @@ func decodeFields(data []byte, known, lists []string, extra func(string) (rbac.R
 				errs.Add(key, rbac.ReasonInvalid, "is not a valid JSON string")
 				continue
 			}
+			if replaced(raw, s) {
+				errs.Add(key, rbac.ReasonInvalid, "is not valid UTF-8")
+				continue
+			}
 			vals[key] = s
 		case 'n':
 			errs.Add(key, rbac.ReasonRequired, "must not be null")
@@ -212,6 +218,9 @@ func decodeStrings(errs *rbac.FieldErrors, key string, raw json.RawMessage) ([]s
 	for i, item := range items {
 		var s string
 		switch {
+		case item[0] == '"' && json.Unmarshal(item, &s) == nil && replaced(item, s):
+			errs.Add(key, rbac.ReasonInvalid, fmt.Sprintf("item %d is not valid UTF-8", i))
+			ok = false
 		case item[0] == '"' && json.Unmarshal(item, &s) == nil:
 			out = append(out, s)
 		case item[0] == '"':
@@ -226,6 +235,39 @@ func decodeStrings(errs *rbac.FieldErrors, key string, raw json.RawMessage) ([]s
 		}
 	}
 	return out, ok
+}
+
+// replaced reports whether encoding/json replaced something in the JSON
+// string raw by U+FFFD while decoding it to s: bytes that are not UTF-8,
+// or an escaped lone surrogate (\ud800). The decoder does that silently,
+// and a role name stored with a replacement character is not what the
+// caller sent, so such input is refused instead. It compares the number of
+// U+FFFD in s with the number raw really holds, written out or escaped.
+func replaced(raw []byte, s string) bool {
+	n := strings.Count(s, "\uFFFD")
+	if n == 0 {
+		return false
+	}
+	kept := 0
+	for i := 0; i < len(raw); {
+		switch r, size := utf8.DecodeRune(raw[i:]); {
+		case r == utf8.RuneError && size <= 1:
+			return true // a byte that is not UTF-8
+		case r == '\\' && i+1 < len(raw) && raw[i+1] == 'u':
+			if i+6 <= len(raw) && strings.EqualFold(string(raw[i+2:i+6]), "fffd") {
+				kept++
+			}
+			i += 6
+		case r == '\\':
+			i += 2 // an escape of one character, such as \" or \\
+		default:
+			if r == utf8.RuneError {
+				kept++ // U+FFFD written out
+			}
+			i += size
+		}
+	}
+	return n != kept
 }
 
 // merge joins the JSON-level errors with those of the Go rules, dropping

@@ -3,31 +3,9 @@ package validate
 import (
 	"fmt"
 	"io"
-	"slices"
-	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/rolebind/rbac"
-)
-
-// Vocabulary is the set of permissions a role may hold. Package check
-// provides the default one (and a host may build its own there); it is an
-// interface here so that validate does not depend on check.
-type Vocabulary interface {
-	// Has reports whether p is a permission of the vocabulary.
-	Has(p string) bool
-}
-
-// The limits on role fields. Names are for people to read in a list, so a
-// short cap; descriptions a paragraph.
-const (
-	MaxRoleName        = 100  // characters, after trimming
-	MaxRoleDescription = 1000 // characters
-	// MaxRolePermissions bounds the permissions list of one input,
-	// repeats included, so that a hostile caller cannot make the
-	// validator report a million errors.
-	MaxRolePermissions = 1024
+	"github.com/rolebind/rbac/perm"
 )
 
 // The keys of a role payload, and the keys the store sets.
@@ -42,16 +20,16 @@ var (
 // repeats (repeats are harmless in a set, so they are merged rather than
 // rejected).
 //
-// Rules: name required (not blank), at most [MaxRoleName] characters,
-// valid UTF-8 without control characters; description at most
-// [MaxRoleDescription] characters, valid UTF-8; at least one permission;
-// every permission in vocab. An unknown permission is reported on field
-// "permissions" with its index in the input, one field error per bad item.
-func (v *Validator) NewRole(vocab Vocabulary, nr rbac.NewRole) (rbac.NewRole, error) {
+// The rules are those of package perm, which holds them once for custom
+// and predefined roles alike: [perm.RoleName], [perm.RoleDescription],
+// [perm.Vocabulary.RolePermissions]. An unknown permission is reported on
+// field "permissions" with its index in the input, one field error per
+// bad item.
+func (v *Validator) NewRole(vocab *perm.Vocabulary, nr rbac.NewRole) (rbac.NewRole, error) {
 	var errs rbac.FieldErrors
-	nr.Name = roleName(&errs, nr.Name)
-	roleDescription(&errs, nr.Description)
-	nr.Permissions = permissions(&errs, vocab, nr.Permissions)
+	nr.Name = perm.RoleName(&errs, nr.Name)
+	perm.RoleDescription(&errs, nr.Description)
+	nr.Permissions = vocab.RolePermissions(&errs, nr.Permissions)
 	return nr, errs.Err()
 }
 
@@ -59,19 +37,19 @@ func (v *Validator) NewRole(vocab Vocabulary, nr rbac.NewRole) (rbac.NewRole, er
 // normalised, with the rules of [Validator.NewRole] applied to each field
 // that is set. Fields left nil are not checked; an update that sets
 // nothing is valid and changes nothing.
-func (v *Validator) RoleUpdate(vocab Vocabulary, u rbac.RoleUpdate) (rbac.RoleUpdate, error) {
+func (v *Validator) RoleUpdate(vocab *perm.Vocabulary, u rbac.RoleUpdate) (rbac.RoleUpdate, error) {
 	var errs rbac.FieldErrors
 	if u.Name != nil {
-		name := roleName(&errs, *u.Name)
+		name := perm.RoleName(&errs, *u.Name)
 		u.Name = &name
 	}
 	if u.Description != nil {
-		roleDescription(&errs, *u.Description)
+		perm.RoleDescription(&errs, *u.Description)
 		d := *u.Description
 		u.Description = &d
 	}
 	if u.Permissions != nil {
-		u.Permissions = permissions(&errs, vocab, u.Permissions)
+		u.Permissions = vocab.RolePermissions(&errs, u.Permissions)
 	}
 	if !u.IfUpdatedAt.IsZero() {
 		u.IfUpdatedAt = rbac.StoreTime(u.IfUpdatedAt)
@@ -102,7 +80,7 @@ func (v *Validator) RestrictedQuery(q rbac.RestrictedQuery) (rbac.RestrictedQuer
 // forbidden; unknown keys, duplicate keys, null, values of other JSON
 // types, malformed JSON, trailing data and payloads over [MaxPayload] are
 // rejected as for bindings, every problem reported at once.
-func (v *Validator) DecodeNewRole(vocab Vocabulary, data []byte) (rbac.NewRole, error) {
+func (v *Validator) DecodeNewRole(vocab *perm.Vocabulary, data []byte) (rbac.NewRole, error) {
 	vals, lists, errs := decodeFields(data, roleKeys, roleListKeys, roleExtra)
 	if vals == nil {
 		return rbac.NewRole{}, errs.Err()
@@ -116,7 +94,7 @@ func (v *Validator) DecodeNewRole(vocab Vocabulary, data []byte) (rbac.NewRole, 
 // [Validator.DecodeNewRole], each optional; a key that is present is set,
 // a key that is absent keeps its value. permissions, when present,
 // replaces the whole set.
-func (v *Validator) DecodeRoleUpdate(vocab Vocabulary, data []byte) (rbac.RoleUpdate, error) {
+func (v *Validator) DecodeRoleUpdate(vocab *perm.Vocabulary, data []byte) (rbac.RoleUpdate, error) {
 	vals, lists, errs := decodeFields(data, roleKeys, roleListKeys, roleExtra)
 	if vals == nil {
 		return rbac.RoleUpdate{}, errs.Err()
@@ -137,7 +115,7 @@ func (v *Validator) DecodeRoleUpdate(vocab Vocabulary, data []byte) (rbac.RoleUp
 
 // ReadNewRole reads a role create payload from r, at most [MaxPayload]
 // bytes, and decodes it with [Validator.DecodeNewRole].
-func (v *Validator) ReadNewRole(vocab Vocabulary, r io.Reader) (rbac.NewRole, error) {
+func (v *Validator) ReadNewRole(vocab *perm.Vocabulary, r io.Reader) (rbac.NewRole, error) {
 	data, err := readCapped(r)
 	if err != nil {
 		return rbac.NewRole{}, err
@@ -147,7 +125,7 @@ func (v *Validator) ReadNewRole(vocab Vocabulary, r io.Reader) (rbac.NewRole, er
 
 // ReadRoleUpdate reads a role update payload from r, at most [MaxPayload]
 // bytes, and decodes it with [Validator.DecodeRoleUpdate].
-func (v *Validator) ReadRoleUpdate(vocab Vocabulary, r io.Reader) (rbac.RoleUpdate, error) {
+func (v *Validator) ReadRoleUpdate(vocab *perm.Vocabulary, r io.Reader) (rbac.RoleUpdate, error) {
 	data, err := readCapped(r)
 	if err != nil {
 		return rbac.RoleUpdate{}, err
@@ -160,51 +138,6 @@ func roleExtra(key string) (rbac.Reason, string, bool) {
 		return rbac.ReasonForbidden, "is set by the store and must not be sent", true
 	}
 	return "", "", false
-}
-
-func roleName(errs *rbac.FieldErrors, name string) string {
-	name = strings.TrimSpace(name)
-	switch {
-	case name == "":
-		errs.Add("name", rbac.ReasonRequired, "is required")
-	case !utf8.ValidString(name):
-		errs.Add("name", rbac.ReasonInvalid, "is not valid UTF-8")
-	case strings.IndexFunc(name, unicode.IsControl) >= 0:
-		errs.Add("name", rbac.ReasonInvalid, "must not contain control characters")
-	case utf8.RuneCountInString(name) > MaxRoleName:
-		errs.Add("name", rbac.ReasonTooLong, fmt.Sprintf("is longer than %d characters", MaxRoleName))
-	}
-	return name
-}
-
-func roleDescription(errs *rbac.FieldErrors, d string) {
-	switch {
-	case !utf8.ValidString(d):
-		errs.Add("description", rbac.ReasonInvalid, "is not valid UTF-8")
-	case utf8.RuneCountInString(d) > MaxRoleDescription:
-		errs.Add("description", rbac.ReasonTooLong, fmt.Sprintf("is longer than %d characters", MaxRoleDescription))
-	}
-}
-
-// permissions checks a permission list and returns a sorted copy without
-// repeats; the caller's slice is left alone.
-func permissions(errs *rbac.FieldErrors, vocab Vocabulary, perms []string) []string {
-	switch {
-	case len(perms) == 0:
-		errs.Add("permissions", rbac.ReasonRequired, "must hold at least one permission")
-		return perms
-	case len(perms) > MaxRolePermissions:
-		errs.Add("permissions", rbac.ReasonTooLong, fmt.Sprintf("has more than %d items", MaxRolePermissions))
-		return perms
-	}
-	for i, p := range perms {
-		if !vocab.Has(p) {
-			errs.Add("permissions", rbac.ReasonNotSupported, fmt.Sprintf("item %d (%q) is not a known permission", i, p))
-		}
-	}
-	out := slices.Clone(perms)
-	slices.Sort(out)
-	return slices.Compact(out)
 }
 
 func limit(errs *rbac.FieldErrors, n int) int {

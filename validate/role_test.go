@@ -10,16 +10,18 @@ import (
 	"github.com/matryer/is"
 
 	"github.com/rolebind/rbac"
+	"github.com/rolebind/rbac/perm"
 	"github.com/rolebind/rbac/validate"
 )
 
-// vocab is a small vocabulary for the tests; the real one lives in package
-// check, which validate must not import.
-type vocab map[string]bool
-
-func (v vocab) Has(p string) bool { return v[p] }
-
-var testVocab = vocab{"SPACE_READ": true, "PROJECT_READ": true, "PROJECT_UPDATE": true, "QUEUE_READ": true}
+// testVocab is a small vocabulary for the tests.
+var testVocab = func() *perm.Vocabulary {
+	v, err := perm.NewVocabulary([]string{"SPACE_READ", "PROJECT_READ", "PROJECT_UPDATE", "QUEUE_READ"})
+	if err != nil {
+		panic(err)
+	}
+	return v
+}()
 
 // fieldErrs returns the field errors of err, failing when it is not a
 // validation error.
@@ -57,7 +59,7 @@ func TestNewRoleNormalises(t *testing.T) {
 }
 
 func TestNewRoleRules(t *testing.T) {
-	long := strings.Repeat("é", validate.MaxRoleName+1)
+	long := strings.Repeat("é", perm.MaxRoleName+1)
 	cases := []struct {
 		name   string
 		in     rbac.NewRole
@@ -69,12 +71,12 @@ func TestNewRoleRules(t *testing.T) {
 		{"a name over the cap is too long", rbac.NewRole{Name: long, Permissions: []string{"SPACE_READ"}}, "name", rbac.ReasonTooLong},
 		{"a name with a control character is invalid", rbac.NewRole{Name: "a\x00b", Permissions: []string{"SPACE_READ"}}, "name", rbac.ReasonInvalid},
 		{"a name that is not UTF-8 is invalid", rbac.NewRole{Name: "a\xffb", Permissions: []string{"SPACE_READ"}}, "name", rbac.ReasonInvalid},
-		{"a description over the cap is too long", rbac.NewRole{Name: "r", Description: strings.Repeat("x", validate.MaxRoleDescription+1), Permissions: []string{"SPACE_READ"}}, "description", rbac.ReasonTooLong},
+		{"a description over the cap is too long", rbac.NewRole{Name: "r", Description: strings.Repeat("x", perm.MaxRoleDescription+1), Permissions: []string{"SPACE_READ"}}, "description", rbac.ReasonTooLong},
 		{"no permissions at all is required", rbac.NewRole{Name: "r"}, "permissions", rbac.ReasonRequired},
 		{"an empty permission list is required", rbac.NewRole{Name: "r", Permissions: []string{}}, "permissions", rbac.ReasonRequired},
 		{"an unknown permission is not supported", rbac.NewRole{Name: "r", Permissions: []string{"SPACE_READ", "SPACE_FLY"}}, "permissions", rbac.ReasonNotSupported},
 		{"a lower-case permission is not supported", rbac.NewRole{Name: "r", Permissions: []string{"space_read"}}, "permissions", rbac.ReasonNotSupported},
-		{"too many permissions is too long", rbac.NewRole{Name: "r", Permissions: make([]string, validate.MaxRolePermissions+1)}, "permissions", rbac.ReasonTooLong},
+		{"too many permissions is too long", rbac.NewRole{Name: "r", Permissions: make([]string, perm.MaxRolePermissions+1)}, "permissions", rbac.ReasonTooLong},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

@@ -23,6 +23,7 @@ import (
 	"github.com/rolebind/rbac"
 	"github.com/rolebind/rbac/check"
 	"github.com/rolebind/rbac/ids"
+	"github.com/rolebind/rbac/perm"
 	"github.com/rolebind/rbac/sqlstore"
 	"github.com/rolebind/rbac/validate"
 )
@@ -45,7 +46,7 @@ const (
 // checker are both given: the default four, and the two roles that the
 // documented examples bind. A binding's role must exist in the store.
 func roles() []rbac.Role {
-	return append(check.DefaultCatalogue(check.DefaultVocabulary()),
+	return append(perm.DefaultCatalogue(perm.DefaultVocabulary()),
 		rbac.Role{ID: roleEditor, Name: "Project editor", Description: "Reads and updates projects.",
 			Permissions: []string{"PROJECT_READ", "PROJECT_UPDATE"}, Predefined: true},
 		rbac.Role{ID: roleViewer, Name: "Project viewer", Description: "Reads projects.",
@@ -165,7 +166,7 @@ func run(ctx context.Context, w io.Writer, dbPath string, reset bool) error {
 	if err := s.SetProjectSpace(ctx, nb.ResourceID, space); err != nil {
 		return err
 	}
-	onSpace := rbac.NewBinding{RoleID: check.ReadOnlyRoleID, UserID: nb.UserID, ResourceType: rbac.Space, ResourceID: space}
+	onSpace := rbac.NewBinding{RoleID: perm.ReadOnlyRoleID, UserID: nb.UserID, ResourceType: rbac.Space, ResourceID: space}
 	if _, err := s.Create(ctx, onSpace); err != nil && !errors.Is(err, rbac.ErrConflict) {
 		return err
 	}

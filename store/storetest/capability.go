@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/rolebind/rbac"
-	"github.com/rolebind/rbac/check"
+	"github.com/rolebind/rbac/perm"
 	"github.com/rolebind/rbac/store"
 	"github.com/rolebind/rbac/validate"
 )
@@ -89,7 +89,7 @@ func checkRole(r rbac.Role) string {
 	if id, err := validate.Default().RoleID(r.ID); err != nil || id != r.ID {
 		return fmt.Sprintf("id %q is not a canonical Role ID", r.ID)
 	}
-	if _, err := validate.Default().NewRole(check.DefaultVocabulary(), rbac.NewRole{Name: r.Name, Description: r.Description, Permissions: r.Permissions}); err != nil {
+	if _, err := validate.Default().NewRole(perm.DefaultVocabulary(), rbac.NewRole{Name: r.Name, Description: r.Description, Permissions: r.Permissions}); err != nil {
 		return fmt.Sprintf("its fields do not pass validation: %v", err)
 	}
 	if !slices.IsSorted(r.Permissions) || len(slices.Compact(slices.Clone(r.Permissions))) != len(r.Permissions) {

@@ -6,7 +6,7 @@ import (
 	"sync"
 
 	"github.com/rolebind/rbac"
-	"github.com/rolebind/rbac/check"
+	"github.com/rolebind/rbac/perm"
 )
 
 // The public cases bind these role IDs: Role:1:V4Ka and Role:2:dK24.
@@ -37,8 +37,8 @@ func fixtureRoleNumbers() []int {
 // and not for others.
 func fixturePermissions(i int) []string {
 	var out []string
-	for j, p := range check.DefaultVocabulary().Names() {
-		if (j*7+i)%4 == 0 || (p == check.PermProjectRestrict && i%2 == 0) {
+	for j, p := range perm.DefaultVocabulary().Names() {
+		if (j*7+i)%4 == 0 || (p == perm.ProjectRestrict && i%2 == 0) {
 			out = append(out, p)
 		}
 	}
@@ -47,7 +47,7 @@ func fixturePermissions(i int) []string {
 }
 
 var suiteCatalogue = sync.OnceValue(func() []rbac.Role {
-	roles := check.DefaultCatalogue(check.DefaultVocabulary())
+	roles := perm.DefaultCatalogue(perm.DefaultVocabulary())
 	for _, i := range fixtureRoleNumbers() {
 		roles = append(roles, rbac.Role{
 			ID:          roleID(i),

@@ -15,6 +15,7 @@ import (
 
 	"github.com/rolebind/rbac"
 	"github.com/rolebind/rbac/check"
+	rbacperm "github.com/rolebind/rbac/perm"
 	"github.com/rolebind/rbac/store"
 )
 
@@ -158,7 +159,7 @@ func testFeed(t *testing.T, f Factory) {
 		e.clock.Advance(time.Second)
 		is.NoErr(roles.DeleteRole(ctx, r.ID))
 		is.Equal(w.one("DeleteRole", store.RoleDeleted).Role, r) // the role as it was
-		wantCategory(t, roles.DeleteRole(ctx, check.AdminRoleID), catInvalid, "DeleteRole of a predefined role")
+		wantCategory(t, roles.DeleteRole(ctx, rbacperm.AdminRoleID), catInvalid, "DeleteRole of a predefined role")
 		w.none("a refused DeleteRole")
 
 		dead, cancel := context.WithCancel(ctx)
@@ -464,7 +465,7 @@ const (
 )
 
 // consPerms are the permissions the consistency test asks about.
-var consPerms = []string{"PROJECT_READ", "PROJECT_UPDATE", "SPACE_READ", "DATASET_READ", "QUEUE_READ", check.PermProjectRestrict, check.PermRoleBindingCreate}
+var consPerms = []string{"PROJECT_READ", "PROJECT_UPDATE", "SPACE_READ", "DATASET_READ", "QUEUE_READ", rbacperm.ProjectRestrict, rbacperm.RoleBindingCreate}
 
 // testFeedConsistency runs random writes of every kind and, at
 // checkpoints, compares four answers to every question of a small
@@ -617,7 +618,7 @@ func (r *consReference) allowed(user, perm string, rt rbac.ResourceType, res str
 		return false
 	}
 	role, ok := r.bindings[[2]string{user, sp}]
-	if !ok || (r.restricted[res] && !r.roles[role][check.PermProjectRestrict]) {
+	if !ok || (r.restricted[res] && !r.roles[role][rbacperm.ProjectRestrict]) {
 		return false
 	}
 	return r.roles[role][perm]

@@ -11,8 +11,8 @@ import (
 	"github.com/matryer/is"
 
 	"github.com/rolebind/rbac"
-	"github.com/rolebind/rbac/check"
 	"github.com/rolebind/rbac/ids"
+	"github.com/rolebind/rbac/perm"
 	"github.com/rolebind/rbac/store"
 )
 
@@ -108,10 +108,10 @@ func testRoles(t *testing.T, f Factory) {
 
 	run(t, "the catalogue is there, first, in order, and predefined", f, func(t *testing.T, e *env) {
 		is := is.New(t)
-		admin, err := e.roles().GetRole(t.Context(), check.AdminRoleID)
+		admin, err := e.roles().GetRole(t.Context(), perm.AdminRoleID)
 		is.NoErr(err)             // the Admin role of the default catalogue
 		is.True(admin.Predefined) // Admin is predefined
-		every := check.DefaultVocabulary().Names()
+		every := perm.DefaultVocabulary().Names()
 		slices.Sort(every)
 		is.Equal(admin.Permissions, every) // Admin holds every permission
 		custom := mustCreateRole(t, e, "Custom", "PROJECT_READ")
@@ -290,7 +290,7 @@ func testRoles(t *testing.T, f Factory) {
 		ctx := t.Context()
 		before := e.revision(t)
 		name := "Boss"
-		for _, id := range []string{check.AdminRoleID, check.AnnotatorRoleID, roleID(1), publicRole1} {
+		for _, id := range []string{perm.AdminRoleID, perm.AnnotatorRoleID, roleID(1), publicRole1} {
 			_, err := e.roles().UpdateRole(ctx, id, rbac.RoleUpdate{Name: &name})
 			wantForbidden(t, err, "UpdateRole of predefined role "+id)
 			_, err = e.roles().UpdateRole(ctx, id, rbac.RoleUpdate{})
@@ -299,7 +299,7 @@ func testRoles(t *testing.T, f Factory) {
 			wantForbidden(t, err, "DeleteRole of predefined role "+id)
 		}
 		unchangedRevision(t, e, before, "changes to predefined roles")
-		if _, err := e.roles().GetRole(ctx, check.AdminRoleID); err != nil {
+		if _, err := e.roles().GetRole(ctx, perm.AdminRoleID); err != nil {
 			t.Fatalf("GetRole(Admin) after the refused changes: %v; want it still there", err)
 		}
 	})

@@ -99,7 +99,7 @@ type Options struct {
 	// Catalogue is the predefined roles the store must be opened with (a
 	// store that keeps roles, [store.RoleStore]); a store without roles
 	// ignores it. The suite passes the default catalogue of package check
-	// (check.DefaultCatalogue over check.DefaultVocabulary) followed by
+	// (perm.DefaultCatalogue over perm.DefaultVocabulary) followed by
 	// predefined fixture roles for every role ID its binding tests and
 	// the public cases bind, so that those tests pass on a store that
 	// checks that a binding's role exists. It is a new slice for each

@@ -1,4 +1,4 @@
-package check
+package perm
 
 import (
 	"strings"
@@ -15,7 +15,7 @@ func TestPermTableAgreesWithMap(t *testing.T) {
 	probes := append(v.Names(), "", "A", "PROJECT", "PROJECT_READX", "project_read", "PROJECT_REA", strings.Repeat("X", 300))
 	for _, p := range probes {
 		want, wok := v.bits[p]
-		got, gok := v.bit(p)
+		got, gok := v.Index(p)
 		if gok != wok || (wok && got != want) {
 			t.Fatalf("bit(%q) = %d, %v; map says %d, %v", p, got, gok, want, wok)
 		}
@@ -26,7 +26,7 @@ func TestPermTableAgreesWithMap(t *testing.T) {
 	}
 	for _, p := range []string{"A", "B_C", "LONGER_THAN_EIGHT", "B", "C"} {
 		want, wok := small.bits[p]
-		got, gok := small.bit(p)
+		got, gok := small.Index(p)
 		if gok != wok || got != want && wok {
 			t.Fatalf("small vocabulary: bit(%q) = %d, %v; map says %d, %v", p, got, gok, want, wok)
 		}

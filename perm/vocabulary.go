@@ -1,63 +1,24 @@
-package check
+package perm
 
 import (
 	_ "embed"
 	"fmt"
-	"math/bits"
 	"slices"
 	"strings"
 )
 
-// MaxPermissions is the largest vocabulary a [Vocabulary] holds: the size
-// of a [PermSet] in bits. The default vocabulary has 132.
+// MaxPermissions is the largest vocabulary: package check keeps a role's
+// permissions as a fixed-size bitset of this many bits, so that a check is
+// one bit test. The default vocabulary has 132.
 const MaxPermissions = 256
-
-// PermSet is a set of permissions as a fixed-size bitset, one bit per
-// permission of a [Vocabulary]. A check is a bit test, and "does this role
-// hold every permission of that one" is four AND-NOTs.
-type PermSet [MaxPermissions / 64]uint64
-
-// Has reports whether the set holds the permission with bit number b.
-func (s *PermSet) Has(b int) bool { return s[b>>6]&(1<<(uint(b)&63)) != 0 }
-
-// Add puts the permission with bit number b in the set.
-func (s *PermSet) Add(b int) { s[b>>6] |= 1 << (uint(b) & 63) }
-
-// Union returns the permissions in s or in o.
-func (s PermSet) Union(o PermSet) PermSet {
-	for i := range s {
-		s[i] |= o[i]
-	}
-	return s
-}
-
-// Minus returns the permissions in s that are not in o.
-func (s PermSet) Minus(o PermSet) PermSet {
-	for i := range s {
-		s[i] &^= o[i]
-	}
-	return s
-}
-
-// Empty reports whether the set holds nothing.
-func (s PermSet) Empty() bool { return s == PermSet{} }
-
-// Len returns the number of permissions in the set.
-func (s PermSet) Len() int {
-	n := 0
-	for _, w := range s {
-		n += bits.OnesCount64(w)
-	}
-	return n
-}
 
 //go:embed permissions.txt
 var defaultPermissions string
 
-// Vocabulary is the fixed set of permission names, each mapped to a bit of
-// a [PermSet]. It is immutable and safe for concurrent use. It satisfies
-// validate.Vocabulary, so role payloads are checked against the same set
-// that checks use.
+// Vocabulary is the fixed set of permission names, each with an index
+// (its place in sorted order) that package check uses as a bit number. It
+// is immutable and safe for concurrent use. Role payloads are validated
+// against the same vocabulary that checks use.
 type Vocabulary struct {
 	names []string // by bit number, sorted
 	bits  map[string]int
@@ -86,19 +47,19 @@ func mustVocabulary(perms []string) *Vocabulary {
 func NewVocabulary(perms []string) (*Vocabulary, error) {
 	switch {
 	case len(perms) == 0:
-		return nil, fmt.Errorf("check: vocabulary is empty")
+		return nil, fmt.Errorf("perm: vocabulary is empty")
 	case len(perms) > MaxPermissions:
-		return nil, fmt.Errorf("check: vocabulary has %d permissions, more than %d", len(perms), MaxPermissions)
+		return nil, fmt.Errorf("perm: vocabulary has %d permissions, more than %d", len(perms), MaxPermissions)
 	}
 	names := slices.Clone(perms)
 	slices.Sort(names)
 	v := &Vocabulary{names: names, bits: make(map[string]int, len(names))}
 	for i, p := range names {
 		if !upperSnake(p) {
-			return nil, fmt.Errorf("check: permission %q is not upper snake case", p)
+			return nil, fmt.Errorf("perm: permission %q is not upper snake case", p)
 		}
 		if i > 0 && names[i-1] == p {
-			return nil, fmt.Errorf("check: permission %q appears more than once", p)
+			return nil, fmt.Errorf("perm: permission %q appears more than once", p)
 		}
 		v.bits[p] = i
 	}
@@ -124,18 +85,16 @@ func upperSnake(s string) bool {
 
 // Has reports whether p is a permission of the vocabulary.
 func (v *Vocabulary) Has(p string) bool {
-	_, ok := v.bit(p)
+	_, ok := v.Index(p)
 	return ok
 }
 
-// Bit returns the bit number of permission p, or false when p is not in
-// the vocabulary.
-func (v *Vocabulary) Bit(p string) (int, bool) { return v.bit(p) }
-
-// bit is the lookup of every check: a perfect hash when one was found
-// for the vocabulary (a few multiplications and one string comparison),
-// the map otherwise.
-func (v *Vocabulary) bit(p string) (int, bool) {
+// Index returns the index of permission p (its place among [Vocabulary.Names],
+// from 0 to Len()-1), or false when p is not in the vocabulary. It is the
+// lookup of every permission check: a perfect hash when one was found for
+// the vocabulary (a few multiplications and one string comparison), the
+// map otherwise. It allocates nothing.
+func (v *Vocabulary) Index(p string) (int, bool) {
 	if v.fast.slots != nil {
 		return v.fast.find(v.names, p)
 	}
@@ -223,35 +182,6 @@ func (v *Vocabulary) Len() int { return len(v.names) }
 // Names returns every permission, sorted.
 func (v *Vocabulary) Names() []string { return slices.Clone(v.names) }
 
-// Set returns the set of the given permissions and the ones that are not
-// in the vocabulary, if any.
-func (v *Vocabulary) Set(perms []string) (s PermSet, unknown []string) {
-	for _, p := range perms {
-		if b, ok := v.bits[p]; ok {
-			s.Add(b)
-		} else {
-			unknown = append(unknown, p)
-		}
-	}
-	return s, unknown
-}
-
-// All returns the set of every permission of the vocabulary.
-func (v *Vocabulary) All() PermSet {
-	var s PermSet
-	for b := range v.names {
-		s.Add(b)
-	}
-	return s
-}
-
-// List returns the names of the permissions in s, sorted.
-func (v *Vocabulary) List(s PermSet) []string {
-	out := make([]string, 0, s.Len())
-	for b, name := range v.names {
-		if s.Has(b) {
-			out = append(out, name)
-		}
-	}
-	return out
-}
+// Name returns the permission with index i; it panics when i is out of
+// range, as a slice index does.
+func (v *Vocabulary) Name(i int) string { return v.names[i] }

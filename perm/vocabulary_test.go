@@ -1,4 +1,4 @@
-package check_test
+package perm_test
 
 import (
 	"bytes"
@@ -11,8 +11,8 @@ import (
 	"github.com/matryer/is"
 
 	"github.com/rolebind/rbac"
-	"github.com/rolebind/rbac/check"
 	"github.com/rolebind/rbac/ids"
+	"github.com/rolebind/rbac/perm"
 	"github.com/rolebind/rbac/validate"
 )
 
@@ -24,7 +24,7 @@ func TestEmbeddedVocabularyIsTheSharedOne(t *testing.T) {
 	is.NoErr(err)
 	is.True(bytes.Equal(ours, shared)) // check/permissions.txt is a byte-identical copy
 
-	v := check.DefaultVocabulary()
+	v := perm.DefaultVocabulary()
 	is.Equal(v.Len(), 132)
 	is.Equal(v.Names(), strings.Fields(string(shared))) // every line, in order
 	is.True(v.Has("QUEUE_RECORD_ANNOTATE"))
@@ -33,11 +33,11 @@ func TestEmbeddedVocabularyIsTheSharedOne(t *testing.T) {
 
 func TestNewVocabulary(t *testing.T) {
 	is := is.New(t)
-	v, err := check.NewVocabulary([]string{"WIDGET_READ", "A1_B2", "WIDGET_WRITE"})
+	v, err := perm.NewVocabulary([]string{"WIDGET_READ", "A1_B2", "WIDGET_WRITE"})
 	is.NoErr(err)
 	is.Equal(v.Names(), []string{"A1_B2", "WIDGET_READ", "WIDGET_WRITE"})
 
-	too := make([]string, check.MaxPermissions+1)
+	too := make([]string, perm.MaxPermissions+1)
 	for i := range too {
 		too[i] = "P_" + strings.Repeat("A", i+1)
 	}
@@ -54,17 +54,17 @@ func TestNewVocabulary(t *testing.T) {
 		{"WIDGET_READ", "WIDGET_READ"},
 		too,
 	} {
-		_, err := check.NewVocabulary(bad)
+		_, err := perm.NewVocabulary(bad)
 		is.True(err != nil) // rejected
 	}
-	_, err = check.NewVocabulary(too[:check.MaxPermissions])
+	_, err = perm.NewVocabulary(too[:perm.MaxPermissions])
 	is.NoErr(err) // exactly the maximum fits
 }
 
 func TestVocabularyIsAValidateVocabulary(t *testing.T) {
 	is := is.New(t)
-	var _ validate.Vocabulary = check.DefaultVocabulary()
-	_, err := validate.Default().NewRole(check.DefaultVocabulary(), rbac.NewRole{Name: "r", Permissions: []string{"QUEUE_READ", "SPACE_FLY"}})
+	var _ *perm.Vocabulary = perm.DefaultVocabulary()
+	_, err := validate.Default().NewRole(perm.DefaultVocabulary(), rbac.NewRole{Name: "r", Permissions: []string{"QUEUE_READ", "SPACE_FLY"}})
 	var ve *rbac.ValidationError
 	is.True(errors.As(err, &ve))
 	is.Equal(len(ve.Fields), 1) // only the unknown one
@@ -72,8 +72,8 @@ func TestVocabularyIsAValidateVocabulary(t *testing.T) {
 
 func TestDefaultCatalogue(t *testing.T) {
 	is := is.New(t)
-	v := check.DefaultVocabulary()
-	cat := check.DefaultCatalogue(v)
+	v := perm.DefaultVocabulary()
+	cat := perm.DefaultCatalogue(v)
 	is.Equal(len(cat), 4)
 	table := ids.DefaultTable()
 	byName := map[string]rbac.Role{}
@@ -84,7 +84,7 @@ func TestDefaultCatalogue(t *testing.T) {
 		is.NoErr(err) // a canonical Role ID
 		byName[r.Name] = r
 	}
-	is.Equal(byName["Admin"].ID, check.AdminRoleID)
+	is.Equal(byName["Admin"].ID, perm.AdminRoleID)
 	is.Equal(byName["Admin"].Permissions, v.Names()) // every permission
 
 	// Member: written out by hand from CHECKS.md, not computed, so that a
@@ -103,28 +103,28 @@ func TestDefaultCatalogue(t *testing.T) {
 			member = append(member, p)
 		}
 	}
-	is.Equal(byName["Member"].ID, check.MemberRoleID)
+	is.Equal(byName["Member"].ID, perm.MemberRoleID)
 	is.Equal(byName["Member"].Permissions, member)
 	is.True(byName["Member"].HasPermission("SPACE_READ"))        // _READ of SPACE_* is kept
 	is.True(byName["Member"].HasPermission("ORGANIZATION_READ")) // and of ORGANIZATION_*
 
 	ro := byName["Read-only"]
-	is.Equal(ro.ID, check.ReadOnlyRoleID)
+	is.Equal(ro.ID, perm.ReadOnlyRoleID)
 	is.Equal(len(ro.Permissions), 32) // grep -c "_READ$" permissions.txt
 	for _, p := range ro.Permissions {
 		is.True(strings.HasSuffix(p, "_READ"))
 	}
 	is.True(ro.HasPermission("AI_PROVIDER_READ") && ro.HasPermission("USER_READ"))
 
-	is.Equal(byName["Annotator"].ID, check.AnnotatorRoleID)
+	is.Equal(byName["Annotator"].ID, perm.AnnotatorRoleID)
 	is.Equal(byName["Annotator"].Permissions, []string{"QUEUE_READ", "QUEUE_RECORD_ANNOTATE", "QUEUE_RECORD_READ"})
 }
 
 func TestHostCatalogueAndVocabulary(t *testing.T) {
 	is := is.New(t)
-	v, err := check.NewVocabulary([]string{"WIDGET_READ", "WIDGET_WRITE"})
+	v, err := perm.NewVocabulary([]string{"WIDGET_READ", "WIDGET_WRITE"})
 	is.NoErr(err)
-	cat := check.DefaultCatalogue(v)
+	cat := perm.DefaultCatalogue(v)
 	var names []string
 	for _, r := range cat {
 		names = append(names, r.Name)
@@ -132,22 +132,33 @@ func TestHostCatalogueAndVocabulary(t *testing.T) {
 	is.Equal(names, []string{"Admin", "Member", "Read-only"}) // Annotator, left with nothing, is left out
 	is.Equal(cat[2].Permissions, []string{"WIDGET_READ"})
 
-	custom := []rbac.Role{{ID: ids.Encode("Role", "9", ""), Name: "Widgeteer", Permissions: []string{"WIDGET_WRITE"}}}
-	c, err := check.New(check.Options{Vocabulary: v, Catalogue: custom})
+	custom := []rbac.Role{{ID: ids.Encode("Role", "9", ""), Name: "Widgeteer", Permissions: []string{"WIDGET_WRITE", "WIDGET_WRITE"}}}
+	table := ids.DefaultTable()
+	got, err := perm.CheckCatalogue(custom, v, &table)
 	is.NoErr(err)
-	is.Equal(len(c.Catalogue()), 1)
-	is.True(c.Catalogue()[0].Predefined)
+	is.Equal(len(got), 1)
+	is.True(got[0].Predefined)                             // every catalogue role is predefined
+	is.Equal(got[0].Permissions, []string{"WIDGET_WRITE"}) // repeats merged
+	is.Equal(custom[0].Permissions[1], "WIDGET_WRITE")     // the caller's slice untouched
 
-	for _, bad := range [][]rbac.Role{
-		{{ID: "nope", Name: "x", Permissions: []string{"WIDGET_READ"}}},
-		{{ID: ids.Encode("User", "1", ""), Name: "x", Permissions: []string{"WIDGET_READ"}}},
-		{{ID: ids.Encode("Role", "1", ""), Name: "", Permissions: []string{"WIDGET_READ"}}},
-		{{ID: ids.Encode("Role", "1", ""), Name: "x"}},
-		{{ID: ids.Encode("Role", "1", ""), Name: "x", Permissions: []string{"SPACE_READ"}}},
-		{{ID: ids.Encode("Role", "1", ""), Name: "x", Permissions: []string{"WIDGET_READ"}}, {ID: ids.Encode("Role", "1", ""), Name: "y", Permissions: []string{"WIDGET_READ"}}},
-		{{ID: ids.Encode("Role", "1", ""), Name: "x", Permissions: []string{"WIDGET_READ"}}, {ID: ids.Encode("Role", "2", ""), Name: "x", Permissions: []string{"WIDGET_READ"}}},
+	for name, bad := range map[string][]rbac.Role{
+		"not an id":              {{ID: "nope", Name: "x", Permissions: []string{"WIDGET_READ"}}},
+		"a user id":              {{ID: ids.Encode("User", "1", ""), Name: "x", Permissions: []string{"WIDGET_READ"}}},
+		"blank name":             {{ID: ids.Encode("Role", "1", ""), Name: "", Permissions: []string{"WIDGET_READ"}}},
+		"untrimmed name":         {{ID: ids.Encode("Role", "1", ""), Name: " x", Permissions: []string{"WIDGET_READ"}}},
+		"name not UTF-8":         {{ID: ids.Encode("Role", "1", ""), Name: "x\xff", Permissions: []string{"WIDGET_READ"}}},
+		"NUL in description":     {{ID: ids.Encode("Role", "1", ""), Name: "x", Description: "a\x00b", Permissions: []string{"WIDGET_READ"}}},
+		"no permission":          {{ID: ids.Encode("Role", "1", ""), Name: "x"}},
+		"unknown permission":     {{ID: ids.Encode("Role", "1", ""), Name: "x", Permissions: []string{"SPACE_READ"}}},
+		"id twice":               {{ID: ids.Encode("Role", "1", ""), Name: "x", Permissions: []string{"WIDGET_READ"}}, {ID: ids.Encode("Role", "1", ""), Name: "y", Permissions: []string{"WIDGET_READ"}}},
+		"name twice":             {{ID: ids.Encode("Role", "1", ""), Name: "x", Permissions: []string{"WIDGET_READ"}}, {ID: ids.Encode("Role", "2", ""), Name: "x", Permissions: []string{"WIDGET_READ"}}},
+		"non-canonical spelling": {{ID: ids.Encode("Role", "1", "")[:len(ids.Encode("Role", "1", ""))-1], Name: "x", Permissions: []string{"WIDGET_READ"}}},
 	} {
-		_, err := check.New(check.Options{Vocabulary: v, Catalogue: bad})
-		is.True(err != nil) // a bad host catalogue is refused
+		t.Run(name, func(t *testing.T) {
+			is := is.New(t)
+			_, err := perm.CheckCatalogue(bad, v, &table)
+			is.True(err != nil)                                             // a bad host catalogue is refused
+			is.True(strings.HasPrefix(err.Error(), "perm: catalogue role")) // and says which role
+		})
 	}
 }

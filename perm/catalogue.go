@@ -1,4 +1,4 @@
-package check
+package perm
 
 import (
 	"fmt"
@@ -21,13 +21,13 @@ var (
 )
 
 // The permissions the checker and the escalation guard give a meaning to.
-// A host vocabulary without them still works: without PROJECT_RESTRICT no
+// A host vocabulary without them still works: without ProjectRestrict no
 // space binding reaches into a restricted project, and without the
-// ROLE_BINDING ones the guard allows no change of access.
+// RoleBinding ones the guard allows no change of access.
 const (
-	PermProjectRestrict   = "PROJECT_RESTRICT"
-	PermRoleBindingCreate = "ROLE_BINDING_CREATE"
-	PermRoleBindingDelete = "ROLE_BINDING_DELETE"
+	ProjectRestrict   = "PROJECT_RESTRICT"
+	RoleBindingCreate = "ROLE_BINDING_CREATE"
+	RoleBindingDelete = "ROLE_BINDING_DELETE"
 )
 
 // DefaultCatalogue returns the predefined roles of CHECKS.md over
@@ -44,7 +44,7 @@ const (
 // same four roles over its own permissions; a role left with no
 // permission at all (Annotator over a vocabulary without queues) is left
 // out. The roles are new copies: a host may change their IDs, names or
-// permissions before passing them to [New].
+// permissions before opening a store with them.
 func DefaultCatalogue(v *Vocabulary) []rbac.Role {
 	var admin, member, readOnly, annotator []string
 	for _, p := range v.names {
@@ -78,7 +78,7 @@ func DefaultCatalogue(v *Vocabulary) []rbac.Role {
 // memberHas says whether the Member role holds p.
 func memberHas(p string) bool {
 	switch {
-	case strings.HasPrefix(p, "ROLE_BINDING_"), p == PermProjectRestrict,
+	case strings.HasPrefix(p, "ROLE_BINDING_"), p == ProjectRestrict,
 		strings.HasPrefix(p, "USER_"), strings.HasPrefix(p, "SERVICE_KEY_"):
 		return false
 	case strings.HasPrefix(p, "ORGANIZATION_"), strings.HasPrefix(p, "SPACE_"):
@@ -87,31 +87,51 @@ func memberHas(p string) bool {
 	return true
 }
 
-// checkCatalogue checks a host catalogue: canonical Role IDs, unique IDs
-// and names, at least one permission each, every permission in v.
-func checkCatalogue(roles []rbac.Role, v *Vocabulary, t *ids.Table) error {
-	seenID := map[string]bool{}
-	seenName := map[string]bool{}
+// CheckCatalogue checks a catalogue of predefined roles, as a store is
+// opened with it, and returns its roles as stored: IDs canonical, the
+// permissions sorted without repeats, Predefined set, timestamps zero (the
+// store sets them). It is the one statement of what a catalogue must be,
+// which every store applies.
+//
+// Each role needs a canonical ID of kind Role in table t, and must pass
+// the rules of a custom role ([CheckRole]), with one more: its name must
+// be given trimmed, since a catalogue is the program's own configuration
+// and should say exactly what it means. No two roles may share an ID or a
+// name. An empty catalogue is valid. The error, a plain one, names the
+// first role at fault: a bad catalogue is a programming error, not input.
+func CheckCatalogue(roles []rbac.Role, v *Vocabulary, t *ids.Table) ([]rbac.Role, error) {
+	out := make([]rbac.Role, 0, len(roles))
+	seenID := make(map[string]bool, len(roles))
+	seenName := make(map[string]bool, len(roles))
 	for _, r := range roles {
-		c, err := t.Canonical(ids.Role, r.ID)
-		if err != nil || c != r.ID {
-			return fmt.Errorf("check: catalogue role %q: id %q is not a canonical role id", r.Name, r.ID)
+		if c, err := t.Canonical(ids.Role, r.ID); err != nil || c != r.ID {
+			return nil, fmt.Errorf("perm: catalogue role %q: id %q is not a canonical role id", r.Name, r.ID)
 		}
-		name := strings.TrimSpace(r.Name)
+		var errs rbac.FieldErrors
+		name := RoleName(&errs, r.Name)
+		RoleDescription(&errs, r.Description)
+		perms := v.RolePermissions(&errs, r.Permissions)
+		if err := errs.Err(); err != nil {
+			return nil, fmt.Errorf("perm: catalogue role %q: %s", r.Name, fieldList(err.(*rbac.ValidationError)))
+		}
 		switch {
-		case name == "" || name != r.Name:
-			return fmt.Errorf("check: catalogue role %q: name is blank or not trimmed", r.Name)
+		case name != r.Name:
+			return nil, fmt.Errorf("perm: catalogue role %q: name has surrounding white space", r.Name)
 		case seenID[r.ID]:
-			return fmt.Errorf("check: catalogue role %q: id %q appears twice", r.Name, r.ID)
-		case seenName[r.Name]:
-			return fmt.Errorf("check: catalogue role name %q appears twice", r.Name)
-		case len(r.Permissions) == 0:
-			return fmt.Errorf("check: catalogue role %q has no permission", r.Name)
+			return nil, fmt.Errorf("perm: catalogue role %q: id %q appears twice", r.Name, r.ID)
+		case seenName[name]:
+			return nil, fmt.Errorf("perm: catalogue role name %q appears twice", name)
 		}
-		if _, unknown := v.Set(r.Permissions); len(unknown) > 0 {
-			return fmt.Errorf("check: catalogue role %q: permissions not in the vocabulary: %s", r.Name, strings.Join(unknown, ", "))
-		}
-		seenID[r.ID], seenName[r.Name] = true, true
+		seenID[r.ID], seenName[name] = true, true
+		out = append(out, rbac.Role{ID: r.ID, Name: name, Description: r.Description, Permissions: perms, Predefined: true})
 	}
-	return nil
+	return out, nil
+}
+
+func fieldList(ve *rbac.ValidationError) string {
+	parts := make([]string, len(ve.Fields))
+	for i, fe := range ve.Fields {
+		parts[i] = fe.String()
+	}
+	return strings.Join(parts, "; ")
 }
