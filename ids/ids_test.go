@@ -4,14 +4,13 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/matryer/is"
 
 	"github.com/rolebind/rbac/ids"
+	"github.com/rolebind/rbac/internal/sharedtest"
 )
 
 // sharedCase is one entry of the "ids" list in the shared contract cases.
@@ -27,8 +26,7 @@ type sharedCase struct {
 // TestSharedCases runs every ID case of ../shared/testdata/cases.json.
 func TestSharedCases(t *testing.T) {
 	is := is.New(t)
-	data, err := os.ReadFile(filepath.Join("..", "..", "shared", "testdata", "cases.json"))
-	is.NoErr(err) // the shared cases file sits beside the checkout
+	data := sharedtest.ReadFile(t, "testdata/cases.json")
 	var file struct {
 		IDs []sharedCase `json:"ids"`
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/matryer/is"
 
+	"github.com/rolebind/rbac/internal/sharedtest"
 	"github.com/rolebind/rbac/sqlstore"
 	"github.com/rolebind/rbac/store"
 	"github.com/rolebind/rbac/store/storetest"
@@ -209,10 +210,7 @@ func TestConformance(t *testing.T) {
 // TestSharedCases runs the contract's public cases from the shared file,
 // which may be newer than the copy the suite embeds.
 func TestSharedCases(t *testing.T) {
-	data, err := os.ReadFile(filepath.Join("..", "..", "shared", "testdata", "cases.json"))
-	if err != nil {
-		t.Fatalf("read the shared cases: %v", err)
-	}
+	data := sharedtest.ReadFile(t, "testdata/cases.json")
 	eachEngine(t, func(t *testing.T, e engine) {
 		storetest.RunCases(t, factory(e), data)
 	})

@@ -4,8 +4,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +12,7 @@ import (
 
 	"github.com/rolebind/rbac"
 	"github.com/rolebind/rbac/ids"
+	"github.com/rolebind/rbac/internal/sharedtest"
 	"github.com/rolebind/rbac/validate"
 )
 
@@ -37,8 +36,7 @@ type payloadCase struct {
 // the store suite; here every "conflict" case must at least decode.
 func TestSharedCases(t *testing.T) {
 	is := is.New(t)
-	data, err := os.ReadFile(filepath.Join("..", "..", "shared", "testdata", "cases.json"))
-	is.NoErr(err) // the shared cases file sits beside the checkout
+	data := sharedtest.ReadFile(t, "testdata/cases.json")
 	var file struct {
 		Create []payloadCase `json:"create"`
 		Update []payloadCase `json:"update"`
