@@ -69,7 +69,7 @@ var suiteCatalogue = sync.OnceValue(func() []rbac.Role {
 })
 
 // Catalogue returns the catalogue the suite opens every store with (see
-// [Options].Catalogue): the default catalogue of package check, then the
+// [Options].Catalogue): the default catalogue of package perm, then the
 // fixture roles. Each call returns new slices. A host's own tests that
 // reuse the suite's role IDs can open their stores with it too.
 func Catalogue() []rbac.Role { return cloneRoles(suiteCatalogue()) }

@@ -35,11 +35,11 @@
 //     per write that changes something and none otherwise, carrying what
 //     the write returned; consecutive revisions, also under concurrent
 //     writers; Changes paging and limits; subscribers called before the
-//     write returns; a snapshot of the whole state; and checkers of
-//     package check, fed by subscription, by snapshot plus changes and by
-//     changes alone, that agree with the store's own reads after random
-//     writes of every kind. The model-based test then also checks the
-//     revision after every call.
+//     write returns; and a snapshot of the whole state. The model-based
+//     test then also checks the revision after every call. (That
+//     checkers fed by a store agree with it is a test of package check,
+//     which runs it against this module's stores: the suite tests
+//     stores, not the checker.)
 //
 // A store without one of them has those groups skipped, with a message
 // naming the interface: the test output shows what was not tested.
@@ -98,7 +98,7 @@ type Options struct {
 	Now func() time.Time
 	// Catalogue is the predefined roles the store must be opened with (a
 	// store that keeps roles, [store.RoleStore]); a store without roles
-	// ignores it. The suite passes the default catalogue of package check
+	// ignores it. The suite passes the default catalogue of package perm
 	// (perm.DefaultCatalogue over perm.DefaultVocabulary) followed by
 	// predefined fixture roles for every role ID its binding tests and
 	// the public cases bind, so that those tests pass on a store that
