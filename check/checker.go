@@ -19,12 +19,11 @@ import (
 // Arize AX API.
 type Options struct {
 	// Vocabulary is the permission vocabulary; nil means
-	// [DefaultVocabulary].
+	// [perm.DefaultVocabulary]. Pass the store's: a role permission outside
+	// it can never grant anything here.
 	Vocabulary *perm.Vocabulary
-	// Catalogue is the predefined roles; nil means [DefaultCatalogue] over
-	// the vocabulary. Pass an empty, non-nil slice for none.
-	Catalogue []rbac.Role
 	// Types is the table of ID type names; nil means [ids.DefaultTable].
+	// Every ID of every change applied is checked against it.
 	Types *ids.Table
 	// ProtectLastAdmin turns on last-administrator protection in the
 	// escalation guard: the last binding on a space whose role holds
@@ -42,11 +41,10 @@ type Options struct {
 // applying a store's changes in revision order. It is safe for concurrent
 // use: checks run in parallel with each other and with applies.
 type Checker struct {
-	vocab     *perm.Vocabulary
-	types     ids.Table
-	val       *validate.Validator
-	catalogue []rbac.Role
-	cursors   *sealed.Sealer
+	vocab   *perm.Vocabulary
+	types   ids.Table
+	val     *validate.Validator
+	cursors *sealed.Sealer
 
 	prBit, rbcBit    int // -1 when the vocabulary lacks the permission
 	protectLastAdmin bool
@@ -55,6 +53,11 @@ type Checker struct {
 
 	// applyMu makes applies and loads one writer at a time, in order.
 	applyMu sync.Mutex
+	// loaded is set, under applyMu, once a snapshot is in: before that,
+	// the index holds no roles, and reading the feed from revision 0
+	// would not bring them (a store need not record its predefined roles
+	// as changes).
+	loaded bool
 
 	// wakeMu guards wake, which is closed and replaced each time the
 	// revision moves, to wake WaitFor callers.
@@ -62,8 +65,10 @@ type Checker struct {
 	wake   chan struct{}
 }
 
-// New returns a checker with an empty index holding only the catalogue's
-// roles, at revision 0.
+// New returns a checker with an empty index at revision 0: no roles, no
+// bindings. Roles, the predefined ones included, arrive like everything
+// else, from the store's snapshot and changes ([Checker.Load], [Follow]),
+// so the checker and the store cannot disagree about them.
 func New(opts Options) (*Checker, error) {
 	c := &Checker{vocab: opts.Vocabulary, wake: make(chan struct{}), protectLastAdmin: opts.ProtectLastAdmin}
 	if c.vocab == nil {
@@ -78,15 +83,6 @@ func New(opts Options) (*Checker, error) {
 		return nil, err
 	}
 	c.val = val
-	c.catalogue = opts.Catalogue
-	if c.catalogue == nil {
-		c.catalogue = perm.DefaultCatalogue(c.vocab)
-	}
-	cat, err := perm.CheckCatalogue(c.catalogue, c.vocab, &c.types)
-	if err != nil {
-		return nil, err
-	}
-	c.catalogue = cat
 	key := opts.CursorKey
 	if key == nil {
 		key = make([]byte, 32)
@@ -96,7 +92,7 @@ func New(opts Options) (*Checker, error) {
 	}
 	c.cursors = sealed.New(key)
 	c.prBit, c.rbcBit = c.bitOrNone(perm.ProjectRestrict), c.bitOrNone(perm.RoleBindingCreate)
-	c.ix.Store(c.freshIndex())
+	c.ix.Store(newIndex())
 	return c, nil
 }
 
@@ -107,29 +103,8 @@ func (c *Checker) bitOrNone(p string) int {
 	return -1
 }
 
-// freshIndex returns an index holding the catalogue's roles.
-func (c *Checker) freshIndex() *index {
-	ix := newIndex()
-	for _, r := range c.catalogue {
-		r.Predefined = true
-		_ = ix.putRole(c.vocab, r) // checked by perm.CheckCatalogue
-	}
-	return ix
-}
-
 // Vocabulary returns the checker's permission vocabulary.
 func (c *Checker) Vocabulary() *perm.Vocabulary { return c.vocab }
-
-// Catalogue returns a copy of the checker's predefined roles.
-func (c *Checker) Catalogue() []rbac.Role {
-	out := make([]rbac.Role, len(c.catalogue))
-	for i, r := range c.catalogue {
-		r.Permissions = append([]string(nil), r.Permissions...)
-		r.Predefined = true
-		out[i] = r
-	}
-	return out
-}
 
 // ErrGap is matched by the error of [Checker.Apply] for a change that does
 // not follow the last applied revision: changes in between are missing and
@@ -143,6 +118,16 @@ var ErrGap = errors.New("check: change does not follow the last applied revision
 // revision gives an error matching [ErrGap] and changes nothing. Changes
 // with revision 0 come from snapshots and go through [Checker.Load].
 //
+// Every ID the change carries is checked against the checker's ID table
+// ([Options].Types) for the kind its field holds: binding, user, role, a
+// resource ID of the change's resource type, project and space IDs of the
+// project changes; an ID with an alias type name is taken in canonical
+// form. A change that fails (a SPACE binding holding a project ID, say)
+// is refused with an error matching [rbac.ErrInvalid] and changes
+// nothing, so the index only ever holds what a well-formed question can
+// name. A store never emits such a change, since it validates its input
+// the same way; a host that numbers its own changes may.
+//
 // Checks that start after Apply returns see the change.
 func (c *Checker) Apply(ch store.Change) error {
 	c.applyMu.Lock()
@@ -151,6 +136,9 @@ func (c *Checker) Apply(ch store.Change) error {
 }
 
 func (c *Checker) applyLocked(ch store.Change) error {
+	// Checked before the write lock is taken: checks wait for the
+	// change, not for its validation.
+	ch, bad := c.canonicalChange(ch)
 	ix := c.ix.Load()
 	ix.mu.Lock()
 	rev := ix.rev
@@ -161,6 +149,8 @@ func (c *Checker) applyLocked(ch store.Change) error {
 	case ch.Revision <= rev:
 	case ch.Revision != rev+1:
 		err = fmt.Errorf("%w: have revision %d, got %d", ErrGap, rev, ch.Revision)
+	case bad != nil:
+		err = bad
 	default:
 		if err = ix.apply(c.vocab, ch); err == nil {
 			ix.rev = ch.Revision
@@ -172,6 +162,39 @@ func (c *Checker) applyLocked(ch store.Change) error {
 		c.notify()
 	}
 	return err
+}
+
+// canonicalChange checks every ID of a change against the checker's ID
+// table, each for the kind of ID its field holds, and returns the change
+// with its IDs in canonical form. The index relies on it: a resource ID
+// whose type disagrees with its resource type could never be asked about
+// well-formed, and would only make the index and the questions disagree
+// about what the resource is.
+func (c *Checker) canonicalChange(ch store.Change) (store.Change, error) {
+	var err error
+	switch ch.Kind {
+	case store.BindingCreated, store.BindingRoleChanged, store.BindingDeleted:
+		ch.Binding, err = c.binding(ch.Binding)
+	case store.UserBindingsDeleted:
+		ch.Binding.UserID, err = c.val.UserID(ch.Binding.UserID)
+	case store.ResourceBindingsDeleted:
+		ch.Binding.ResourceID, err = c.val.Resource(ch.Binding.ResourceType, ch.Binding.ResourceID)
+	case store.RoleCreated, store.RoleUpdated, store.RoleDeleted:
+		ch.Role.ID, err = c.val.RoleID(ch.Role.ID)
+	case store.ProjectSpaceSet:
+		var perr, serr error
+		ch.ProjectID, perr = c.val.ID("project_id", ids.Project, ch.ProjectID)
+		ch.SpaceID, serr = c.val.ID("space_id", ids.Space, ch.SpaceID)
+		err = rbac.JoinInvalid(perr, serr)
+	case store.ProjectRestricted, store.ProjectUnrestricted:
+		ch.ProjectID, err = c.val.ID("project_id", ids.Project, ch.ProjectID)
+	default:
+		err = rbac.Invalid("kind", rbac.ReasonNotSupported, fmt.Sprintf("%d is not a kind of change", ch.Kind))
+	}
+	if err != nil {
+		return ch, fmt.Errorf("check: %v change at revision %d refused: %w", ch.Kind, ch.Revision, err)
+	}
+	return ch, nil
 }
 
 func (c *Checker) notify() {
@@ -190,8 +213,8 @@ func (c *Checker) Revision() uint64 {
 	return ix.rev
 }
 
-// Bindings returns the number of bindings in the index.
-func (c *Checker) Bindings() int {
+// bindingCount returns the number of bindings in the index.
+func (c *Checker) bindingCount() int {
 	ix := c.ix.Load()
 	ix.mu.RLock()
 	defer ix.mu.RUnlock()
@@ -217,58 +240,63 @@ func (c *Checker) Check(userID, permission string, rt rbac.ResourceType, resourc
 	}
 	ix := c.ix.Load()
 	ix.mu.RLock()
+	allowed, known := ix.check(userID, kindOf(rt), resourceID, bit, c.prBit)
+	ix.mu.RUnlock()
+	if known {
+		return allowed, nil
+	}
+	return c.checkSlow(userID, bit, rt, resourceID)
+}
+
+// check answers a question by lookup alone. known is false when the
+// index does not know the user, or the resource as a resource of kind
+// kind; allowed is then false. Callers hold ix.mu.
+func (ix *index) check(userID string, kind uint8, resourceID string, bit, prBit int) (allowed, known bool) {
 	u, uok := ix.users[userID]
 	r, rok := ix.res[resourceID]
-	if !uok || !rok || r.kind != kindOf(rt) {
-		ix.mu.RUnlock()
-		return c.checkSlow(userID, permission, rt, resourceID)
+	if !uok || !rok || r.kind != kind {
+		return false, false
 	}
-	allowed := false
 	if r.kind == kindSpace {
 		for i := range u.grants {
 			if u.grants[i].res == r.n {
-				allowed = ix.roleRecs[u.grants[i].role].perms.has(bit)
-				break
+				return ix.roleRecs[u.grants[i].role].perms.has(bit), true
 			}
 		}
-	} else {
-		for i := range u.grants {
-			g := &u.grants[i]
-			if g.res != r.n && g.res != r.space {
-				continue
-			}
-			perms := &ix.roleRecs[g.role].perms
-			if !perms.has(bit) {
-				continue
-			}
-			if g.res == r.n || !r.restricted || (c.prBit >= 0 && perms.has(c.prBit)) {
-				allowed = true
-				break
-			}
+		return false, true
+	}
+	for i := range u.grants {
+		g := &u.grants[i]
+		if g.res != r.n && g.res != r.space {
+			continue
+		}
+		perms := &ix.roleRecs[g.role].perms
+		if !perms.has(bit) {
+			continue
+		}
+		if g.res == r.n || !r.restricted || (prBit >= 0 && perms.has(prBit)) {
+			return true, true
 		}
 	}
-	ix.mu.RUnlock()
-	return allowed, nil
+	return false, true
 }
 
 // checkSlow handles the questions the index cannot answer by lookup: IDs
 // it does not know, which are either malformed (invalid input), spelled
-// with an alias type name (Project:N:K for Model:N:K: retried in canonical
-// form), or simply unknown (a deny).
-func (c *Checker) checkSlow(userID, permission string, rt rbac.ResourceType, resourceID string) (bool, error) {
+// with an alias type name (Project:N:K for Model:N:K: looked up again in
+// canonical form), or simply unknown (a deny). It looks up once more and
+// never goes back to Check, so no question, whatever the index holds, can
+// send it round in circles.
+func (c *Checker) checkSlow(userID string, bit int, rt rbac.ResourceType, resourceID string) (bool, error) {
 	userID, resourceID, err := c.canonical(userID, rt, resourceID)
 	if err != nil {
 		return false, err
 	}
 	ix := c.ix.Load()
 	ix.mu.RLock()
-	_, uok := ix.userNum(userID)
-	_, rok := ix.resNum(resourceID)
-	ix.mu.RUnlock()
-	if !uok || !rok {
-		return false, nil
-	}
-	return c.Check(userID, permission, rt, resourceID)
+	defer ix.mu.RUnlock()
+	allowed, _ := ix.check(userID, kindOf(rt), resourceID, bit, c.prBit)
+	return allowed, nil
 }
 
 // canonical checks the IDs of a question and returns them canonical.

@@ -12,21 +12,31 @@
 //
 // # Permissions and roles
 //
-// A permission is an upper snake case name from a fixed [Vocabulary]; the
-// default one ([DefaultVocabulary]) is the 132 permissions of the Arize AX
-// API, embedded from permissions.txt. A host may build its own with
-// [NewVocabulary]. Each permission is a bit: a role's permissions are a
-// [permSet], and a check is a bit test. Asking about a permission outside
-// the vocabulary is invalid input ([rbac.ErrInvalid], field
-// "permission"), never a deny, so that a typo fails loudly.
+// A permission is an upper snake case name from a fixed
+// [perm.Vocabulary]; the default one ([perm.DefaultVocabulary]) is the
+// 132 permissions of the Arize AX API. A host may build its own with
+// [perm.NewVocabulary], and passes the same one to its store and its
+// checker. Each permission is a bit: a role's permissions are a bitset,
+// and a check is a bit test. Asking about a permission outside the
+// vocabulary is invalid input ([rbac.ErrInvalid], field "permission"),
+// never a deny, so that a typo fails loudly.
 //
-// The predefined roles come from a catalogue: [DefaultCatalogue] gives
-// Admin (every permission), Member (every permission except access
-// management: ROLE_BINDING_*, PROJECT_RESTRICT, USER_*, SERVICE_KEY_*, and
-// ORGANIZATION_* and SPACE_* other than their _READ), Read-only (every
-// *_READ) and Annotator (QUEUE_READ, QUEUE_RECORD_READ,
-// QUEUE_RECORD_ANNOTATE), with fixed IDs ([AdminRoleID] and so on). A host
-// may pass its own catalogue in [Options].
+// A checker learns roles from the store, like everything else: a new
+// checker holds no roles at all, and the store's snapshot
+// ([Checker.Load], [Follow]) brings every role, the predefined ones of
+// the store's catalogue ([perm.DefaultCatalogue] unless the host gave
+// the store its own) included, and its changes bring every role created,
+// updated or deleted after. So the host names its catalogue once, to the
+// store, and the checker cannot disagree with the store about what a
+// role grants.
+//
+// Role management (creating, updating, deleting a custom role) is an
+// account administrator's act, and who that is the library cannot know:
+// the guard below has no method for it, and a host must check it itself
+// before calling the store. Adding a permission to a role widens access
+// for every holder of the role at once, on every resource where it is
+// bound, whatever the escalation guard allowed when each binding was
+// made; it is as strong as granting that permission to all of them.
 //
 // # Inheritance and restriction
 //
@@ -54,16 +64,28 @@
 //
 // # Who may change access: the escalation guard
 //
-// [Checker.CanCreateBinding], [Checker.CanChangeRole] and
-// [Checker.CanDeleteBinding] are what a host calls before the matching
-// store write. They apply the public API's rules (ROLE_BINDING_CREATE to
-// create; ROLE_BINDING_CREATE and ROLE_BINDING_DELETE to change a role;
-// ROLE_BINDING_DELETE to delete, each on the binding's resource, with
-// inheritance) and, following Kubernetes RBAC, refuse to grant a role
-// holding any permission the actor does not hold there, so nobody can hand
-// out more than they have. With [Options].ProtectLastAdmin, the last
-// binding on a space whose role holds ROLE_BINDING_CREATE cannot be
-// deleted or changed to a role without it.
+// [Checker.CanCreateBinding], [Checker.CanChangeRole],
+// [Checker.CanDeleteBinding], [Checker.CanRestrictProject] and
+// [Checker.CanUnrestrictProject] are what a host calls before the
+// matching store write: every change of access the library stores has
+// its guard. They apply the public API's rules: ROLE_BINDING_CREATE to
+// create a binding; ROLE_BINDING_CREATE and ROLE_BINDING_DELETE to change
+// its role; ROLE_BINDING_DELETE to delete it, each on the binding's
+// resource, with inheritance; PROJECT_RESTRICT on the project's space to
+// restrict a project (the restriction cuts off the space's members, which
+// only the space's administrators may do); PROJECT_RESTRICT on the
+// project itself, where a space binding holding it reaches in, to
+// unrestrict a project or restrict a restricted one again. Following
+// Kubernetes RBAC, they also refuse to grant a role holding any
+// permission the actor does not hold there, so nobody can hand out more
+// than they have. With [Options].ProtectLastAdmin, the last binding on a
+// space whose role holds ROLE_BINDING_CREATE cannot be deleted or changed
+// to a role without it.
+//
+// A space's first administrator is the one write the guard cannot allow
+// by itself: until then nobody holds ROLE_BINDING_CREATE there.
+// [Bootstrap] makes that binding, and refuses (a conflict) once the space
+// has an administrator, so that it cannot become a way around the guard.
 //
 // # Forbidden: a fourth category, outside the store contract
 //
@@ -73,8 +95,8 @@
 // actor is just not allowed. Dressing it up as invalid or conflict would
 // send clients looking for a bug in their payload or retrying, and leaving
 // it as an internal error would make hosts answer 500. So the guard
-// returns a [*Denied], which matches [ErrForbidden] (which is
-// [rbac.ErrForbidden]) and none of the three; a host answers it with 403
+// returns a [*Denied], which matches [rbac.ErrForbidden] and none of the
+// three; a host answers it with 403
 // Forbidden, as Kubernetes does, and [rbac.HTTPStatus] does so. Store methods
 // never return it: the guard is a separate, explicit step, so the three
 // categories of the store contract stay exactly three.
@@ -120,6 +142,20 @@
 //   - A change that arrives out of order (revision gap) is not applied
 //     until the changes before it are read from the feed; a feed that no
 //     longer holds them makes the follower load a fresh snapshot.
+//   - Every ID of every change is checked before it is applied (a SPACE
+//     binding must hold a space ID, and so on); [Checker.Apply] refuses a
+//     change that fails, as invalid input. A store never emits one; a
+//     follower that meets one in a corrupt feed passes over it, so as not
+//     to stop following, and reports it.
+//
+// # Operations
+//
+// A [Follower] reports what it meets in the background through
+// [FollowOptions].OnError and, for operators, a [log/slog] logger
+// ([FollowOptions].Logger: errors, and each snapshot it loads).
+// [Follower.Status] says which revision checks answer from, the newest
+// store revision seen, the lag between the two, when it last polled and
+// its last error, for a health endpoint or a metrics exporter.
 //
 // Any store that implements [store.ChangeFeed] (alongside
 // [store.RoleStore] and [store.ResourceStore]) can feed a checker through

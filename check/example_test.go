@@ -1,6 +1,7 @@
 package check_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -9,35 +10,35 @@ import (
 	"github.com/rolebind/rbac"
 	"github.com/rolebind/rbac/check"
 	"github.com/rolebind/rbac/ids"
+	"github.com/rolebind/rbac/memstore"
 	"github.com/rolebind/rbac/perm"
-	"github.com/rolebind/rbac/store"
 )
 
-// exampleChecker returns a checker fed with a few changes by hand, as a
-// store's change feed would feed it: Ada is a member of a space with two
-// projects, the second restricted.
+// exampleChecker returns a checker that follows an in-memory store: Ada
+// is a member of a space with two projects, the second restricted. The
+// checker learns everything from the store, the roles included.
 func exampleChecker() *check.Checker {
+	ctx := context.Background()
+	s := memstore.New(memstore.Options{})
+	space := ids.Encode("Space", "1", "uFN1")
+	must(s.SetProjectSpace(ctx, ids.Encode("Model", "1", "FvlL"), space))
+	must(s.SetProjectSpace(ctx, ids.Encode("Model", "2", "Kq9z"), space))
+	must(s.RestrictProject(ctx, ids.Encode("Model", "2", "Kq9z")))
+	_, err := s.Create(ctx, rbac.NewBinding{
+		RoleID: perm.MemberRoleID, UserID: ids.Encode("User", "1", "lPg2"),
+		ResourceType: rbac.Space, ResourceID: space,
+	})
+	must(err)
 	c, err := check.New(check.Options{})
+	must(err)
+	must(c.Load(ctx, s)) // or check.Follow, to keep it current
+	return c
+}
+
+func must(err error) {
 	if err != nil {
 		panic(err)
 	}
-	space := ids.Encode("Space", "1", "uFN1")
-	for i, ch := range []store.Change{
-		{Kind: store.ProjectSpaceSet, ProjectID: ids.Encode("Model", "1", "FvlL"), SpaceID: space},
-		{Kind: store.ProjectSpaceSet, ProjectID: ids.Encode("Model", "2", "Kq9z"), SpaceID: space},
-		{Kind: store.ProjectRestricted, ProjectID: ids.Encode("Model", "2", "Kq9z")},
-		{Kind: store.BindingCreated, Binding: rbac.Binding{
-			ID:     ids.Encode("RoleBinding", "1", "aBcD"),
-			RoleID: perm.MemberRoleID, UserID: ids.Encode("User", "1", "lPg2"),
-			ResourceType: rbac.Space, ResourceID: space,
-		}},
-	} {
-		ch.Revision = uint64(i + 1)
-		if err := c.Apply(ch); err != nil {
-			panic(err)
-		}
-	}
-	return c
 }
 
 func ExampleChecker_Explain() {
@@ -106,7 +107,7 @@ func ExampleChecker_CanCreateBinding() {
 		ResourceType: rbac.Space, ResourceID: ids.Encode("Space", "1", "uFN1"),
 	})
 	var d *check.Denied
-	fmt.Println(errors.Is(err, check.ErrForbidden), errors.As(err, &d) && d.Reason == check.MissingPermission, d.Missing)
+	fmt.Println(errors.Is(err, rbac.ErrForbidden), errors.As(err, &d) && d.Reason == check.MissingPermission, d.Missing)
 	// Output:
 	// true true [ROLE_BINDING_CREATE]
 }

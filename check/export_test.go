@@ -1,6 +1,28 @@
 package check
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/rolebind/rbac/store"
+)
+
+// BindingCount returns the number of bindings in the checker's index.
+func BindingCount(c *Checker) int { return c.bindingCount() }
+
+// ApplyUnchecked applies a change to the index as it is, without the
+// checks of Apply, so that a test can give the index a state no checked
+// change can (a resource ID whose type disagrees with its resource type)
+// and show that no question then loops.
+func ApplyUnchecked(c *Checker, ch store.Change) error {
+	ix := c.ix.Load()
+	ix.mu.Lock()
+	defer ix.mu.Unlock()
+	if err := ix.apply(c.vocab, ch); err != nil {
+		return err
+	}
+	ix.rev = ch.Revision
+	return nil
+}
 
 // VerifyIndex checks every invariant of the checker's index: the maps and
 // their mirrors agree with the records, and every back-pointer points

@@ -3,7 +3,10 @@ package check_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -18,7 +21,8 @@ import (
 )
 
 // feed is a store.ChangeFeed kept by hand: a log of changes and the state
-// they add up to. write commits a change as this process's store would
+// they add up to, starting, as a new store does, with the default
+// catalogue's roles and no changes. write commits a change as this process's store would
 // (subscribers called); remote commits one as another process sharing the
 // database would (only the log sees it).
 type feed struct {
@@ -38,13 +42,18 @@ type feed struct {
 var _ store.ChangeFeed = (*feed)(nil)
 
 func newFeed() *feed {
-	return &feed{
+	f := &feed{
 		bindings: map[[2]string]rbac.Binding{},
 		roles:    map[string]rbac.Role{},
 		links:    map[string]string{},
 		restrict: map[string]bool{},
 		subs:     map[int]func(store.Change){},
 	}
+	for _, r := range perm.DefaultCatalogue(perm.DefaultVocabulary()) {
+		r.Predefined = true
+		f.roles[r.ID] = r
+	}
+	return f
 }
 
 func (f *feed) commit(ch store.Change) store.Change {
@@ -100,6 +109,17 @@ func (f *feed) write(ch store.Change) uint64 {
 
 // remote commits ch as another process would: no subscriber hears of it.
 func (f *feed) remote(ch store.Change) uint64 { return f.commit(ch).Revision }
+
+// corrupt appends ch to the log without changing the state, as a feed
+// whose store did not check a write would: the change is there to read,
+// but describes nothing the store holds.
+func (f *feed) corrupt(ch store.Change) uint64 {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	ch.Revision = f.oldest + uint64(len(f.log)) + 1
+	f.log = append(f.log, ch)
+	return ch.Revision
+}
 
 func (f *feed) compact() {
 	f.mu.Lock()
@@ -274,7 +294,7 @@ func TestApplyOrder(t *testing.T) {
 	ch.Revision = 1
 	is.NoErr(c.Apply(ch))
 	is.NoErr(c.Apply(ch)) // applying it again is a no-op
-	is.Equal(c.Bindings(), 1)
+	is.Equal(check.BindingCount(c), 1)
 	is.Equal(c.Revision(), uint64(1))
 }
 
@@ -368,4 +388,112 @@ func TestFollowerReportsAndRecoversFromFeedErrors(t *testing.T) {
 	is.NoErr(c.WaitFor(ctx, rev)) // the next poll catches up
 	is.True(allowed(t, c, bob, "SPACE_READ", rbac.Space, s1))
 	is.True(allowed(t, c, alice, "SPACE_READ", rbac.Space, s2))
+}
+
+// TestFollowerPassesOverARefusedChange: a change the index refuses (issue
+// 8's SPACE binding on a Model ID) is reported through OnError, Err, the
+// log and Status, and the follower goes on with the writes after it.
+func TestFollowerPassesOverARefusedChange(t *testing.T) {
+	is := is.New(t)
+	f := newFeed()
+	c, err := check.New(check.Options{})
+	is.NoErr(err)
+	var logged syncLog
+	var reported atomic.Int64
+	fl, err := check.Follow(t.Context(), c, f, check.FollowOptions{
+		Interval: time.Hour,
+		OnError:  func(error) { reported.Add(1) },
+		Logger:   slog.New(slog.NewTextHandler(&logged, nil)),
+	})
+	is.NoErr(err)
+	defer fl.Close()
+
+	bad := created(alice, perm.AdminRoleID, rbac.Space, p1, 1) // a Model ID on a SPACE binding
+	badRev := f.corrupt(bad)
+	rev := f.write(created(bob, perm.AdminRoleID, rbac.Space, s1, 2)) // fills the gap, passing over the bad one
+	is.Equal(c.Revision(), rev)                                       // the follower went on
+	is.True(allowed(t, c, bob, "SPACE_READ", rbac.Space, s1))         // with the write after it
+	is.True(!allowed(t, c, alice, "PROJECT_READ", rbac.Project, p1))  // and nothing of the bad one
+	is.True(errors.Is(fl.Err(), rbac.ErrInvalid))                     // reported as invalid
+	is.Equal(reported.Load(), int64(1))                               // through OnError, once
+	st := fl.Status()
+	is.Equal(st.Refused, 1)                                  // counted
+	is.True(errors.Is(st.LastError, rbac.ErrInvalid))        // and in the status
+	is.True(strings.Contains(logged.String(), "level=WARN")) // logged as a warning
+	is.True(strings.Contains(logged.String(), "revision "+strconv.FormatUint(badRev, 10)+" refused"))
+
+	f.write(created(alice, perm.ReadOnlyRoleID, rbac.Space, s2, 3))
+	is.NoErr(fl.Err()) // the next step succeeded
+}
+
+// TestFollowerStatus: Status says which revision checks answer from, how
+// far behind the store that is, when the follower last polled, and its
+// last error; the log says when it loads a snapshot.
+func TestFollowerStatus(t *testing.T) {
+	is := is.New(t)
+	inner := newFeed()
+	f := &flakyFeed{feed: inner}
+	inner.remote(created(bob, perm.AdminRoleID, rbac.Space, s1, 1))
+	c, err := check.New(check.Options{})
+	is.NoErr(err)
+	var logged syncLog
+	fl, err := check.Follow(t.Context(), c, f, check.FollowOptions{
+		Interval: 5 * time.Millisecond,
+		Logger:   slog.New(slog.NewTextHandler(&logged, nil)),
+	})
+	is.NoErr(err)
+	defer fl.Close()
+	st := fl.Status()
+	is.Equal(st.Revision, uint64(1))      // the snapshot's
+	is.Equal(st.StoreRevision, uint64(1)) // the store's, as the snapshot read it
+	is.Equal(st.Lag, uint64(0))           // nothing missing
+	is.NoErr(st.LastError)
+
+	f.down.Store(true) // the changes cannot be read: the follower falls behind
+	rev := inner.remote(created(alice, perm.AdminRoleID, rbac.Space, s2, 2))
+	waitFor(t, func() bool { return fl.Status().StoreRevision == rev && fl.Status().LastError != nil })
+	st = fl.Status()
+	is.Equal(st.Revision, uint64(1)) // stuck
+	is.Equal(st.Lag, uint64(1))      // one write behind the store
+	is.True(!st.LastPoll.IsZero())   // as of the last poll
+	is.Equal(st.LastError, fl.Err()) // which failed, saying why
+
+	f.down.Store(false)
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	defer cancel()
+	is.NoErr(c.WaitFor(ctx, rev))
+	waitFor(t, func() bool { return fl.Status().LastError == nil })
+	st = fl.Status()
+	is.Equal(st.Lag, uint64(0)) // caught up
+	is.Equal(st.Revision, rev)
+	is.True(strings.Contains(logged.String(), "loaded a snapshot")) // the first load is logged
+	is.True(strings.Contains(logged.String(), "level=ERROR"))       // and so is the failing poll
+}
+
+// waitFor polls cond for up to five seconds.
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); !cond(); time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within five seconds")
+		}
+	}
+}
+
+// syncLog is a log the follower's goroutine writes while the test reads.
+type syncLog struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *syncLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *syncLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

@@ -5,15 +5,9 @@ import (
 	"strings"
 
 	"github.com/rolebind/rbac"
+	"github.com/rolebind/rbac/ids"
 	"github.com/rolebind/rbac/perm"
 )
-
-// ErrForbidden is matched, under [errors.Is], by the error of the
-// escalation guard when it refuses a change of access. The error itself is
-// a [*Denied] that says why. It is [rbac.ErrForbidden] itself, so that
-// [rbac.HTTPStatus] answers it with 403; see "Forbidden" in the package
-// documentation for why this is a fourth category.
-var ErrForbidden = rbac.ErrForbidden
 
 // DenyReason says why the guard refused a change of access.
 type DenyReason string
@@ -32,11 +26,18 @@ const (
 	// role holds ROLE_BINDING_CREATE, and the change would remove it or
 	// take that permission away (only with Options.ProtectLastAdmin).
 	LastAdministrator DenyReason = "last_administrator"
+	// NoSpace: the project to restrict belongs to no space the checker
+	// knows, so there is no space administrator who could restrict it.
+	// An account administrator can; the library cannot tell who that is.
+	NoSpace DenyReason = "no_space"
 )
 
-// Denied is the guard's refusal. It matches [ErrForbidden].
+// Denied is the guard's refusal. It matches [rbac.ErrForbidden], so that
+// [rbac.HTTPStatus] answers it with 403; see "Forbidden" in the package
+// documentation for why this is a fourth category.
 type Denied struct {
-	// Op is the operation refused: "create", "change role" or "delete".
+	// Op is the operation refused: "create", "change role" or "delete"
+	// (a binding), "restrict" or "unrestrict" (a project).
 	Op string
 	// Reason says why.
 	Reason DenyReason
@@ -44,18 +45,34 @@ type Denied struct {
 	// the required ones for MissingPermission, the ones the role would
 	// grant beyond the actor's own for Escalation. Sorted.
 	Missing []string
-	// ActorID, ResourceType and ResourceID say who was refused where.
+	// ActorID, ResourceType and ResourceID say who was refused where:
+	// the resource on which the operation needs its permissions. That is
+	// the binding's resource for the binding operations; for a project's
+	// first restriction, the project's space (empty for NoSpace); for
+	// the other restriction operations, the project.
 	ActorID      string
 	ResourceType rbac.ResourceType
 	ResourceID   string
+	// ProjectID is the project of a restriction operation; empty for the
+	// binding operations.
+	ProjectID string
 }
 
 func (d *Denied) Error() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "check: forbidden: %s binding on %s %s: ", d.Op, d.ResourceType, d.ResourceID)
+	if d.ProjectID != "" {
+		fmt.Fprintf(&b, "check: forbidden: %s project %s: ", d.Op, d.ProjectID)
+	} else {
+		fmt.Fprintf(&b, "check: forbidden: %s binding on %s %s: ", d.Op, d.ResourceType, d.ResourceID)
+	}
 	switch d.Reason {
 	case MissingPermission:
 		b.WriteString("actor lacks " + strings.Join(d.Missing, " and "))
+		if d.ProjectID != "" {
+			fmt.Fprintf(&b, " on %s %s", d.ResourceType, d.ResourceID)
+		}
+	case NoSpace:
+		b.WriteString("the project belongs to no space, so only an account administrator can restrict it")
 	case Escalation:
 		b.WriteString("role grants permissions the actor does not hold: " + strings.Join(d.Missing, ", "))
 	case LastAdministrator:
@@ -66,8 +83,8 @@ func (d *Denied) Error() string {
 	return b.String()
 }
 
-// Is makes a *Denied match [ErrForbidden].
-func (d *Denied) Is(target error) bool { return target == ErrForbidden }
+// Is makes a *Denied match [rbac.ErrForbidden].
+func (d *Denied) Is(target error) bool { return target == rbac.ErrForbidden }
 
 // CanCreateBinding reports whether actor may create the binding nb: the
 // actor must hold ROLE_BINDING_CREATE on nb's resource, and every
@@ -80,7 +97,7 @@ func (d *Denied) Is(target error) bool { return target == ErrForbidden }
 func (c *Checker) CanCreateBinding(actorID string, nb rbac.NewBinding) error {
 	nb, err := c.val.NewBinding(nb)
 	actorID, aerr := c.actor(actorID)
-	if err = joinInvalid(aerr, err); err != nil {
+	if err = rbac.JoinInvalid(aerr, err); err != nil {
 		return err
 	}
 	ix := c.ix.Load()
@@ -114,7 +131,7 @@ func (c *Checker) CanChangeRole(actorID string, b rbac.Binding, newRoleID string
 	b, err := c.binding(b)
 	newRoleID, rerr := c.val.RoleID(newRoleID)
 	actorID, aerr := c.actor(actorID)
-	if err = joinInvalid(aerr, err, rerr); err != nil {
+	if err = rbac.JoinInvalid(aerr, err, rerr); err != nil {
 		return err
 	}
 	ix := c.ix.Load()
@@ -150,7 +167,7 @@ func (c *Checker) CanChangeRole(actorID string, b rbac.Binding, newRoleID string
 func (c *Checker) CanDeleteBinding(actorID string, b rbac.Binding) error {
 	b, err := c.binding(b)
 	actorID, aerr := c.actor(actorID)
-	if err = joinInvalid(aerr, err); err != nil {
+	if err = rbac.JoinInvalid(aerr, err); err != nil {
 		return err
 	}
 	ix := c.ix.Load()
@@ -164,6 +181,72 @@ func (c *Checker) CanDeleteBinding(actorID string, b rbac.Binding) error {
 	if c.lastAdmin(ix, b) {
 		deny.Reason = LastAdministrator
 		return deny
+	}
+	return nil
+}
+
+// CanRestrictProject reports whether actor may restrict the project, by
+// the rules of the public API: restricting a project that is not
+// restricted yet needs PROJECT_RESTRICT on the project's space, since the
+// restriction cuts off that space's members and only the space's
+// administrators may do that; restricting an already restricted project
+// (which changes nothing) needs what unrestricting does, PROJECT_RESTRICT
+// on the project, as [Checker.CanUnrestrictProject]. It returns nil when
+// allowed and a [*Denied] when not: MissingPermission, or NoSpace for an
+// unrestricted project that belongs to no space.
+//
+// Errors: ErrInvalid for a malformed actor ID (field "actor_id") or
+// project ID (field "project_id").
+func (c *Checker) CanRestrictProject(actorID, projectID string) error {
+	return c.guardProject("restrict", actorID, projectID, func(ix *index, deny *Denied) error {
+		pn, known := ix.resNum(deny.ProjectID)
+		switch {
+		case known && ix.resRecs[pn].restricted:
+			return c.needRestrict(ix, deny, rbac.Project, deny.ProjectID)
+		case !known || ix.resRecs[pn].space == none:
+			deny.Reason, deny.ResourceType = NoSpace, rbac.Space
+			return deny
+		}
+		return c.needRestrict(ix, deny, rbac.Space, ix.resRecs[ix.resRecs[pn].space].id)
+	})
+}
+
+// CanUnrestrictProject reports whether actor may lift the restriction of
+// the project: it needs PROJECT_RESTRICT on the project itself, counting
+// a space binding that reaches in (one whose role holds PROJECT_RESTRICT,
+// which a restriction does not cut off). It returns nil when allowed and
+// a [*Denied] (MissingPermission) when not. It does not ask whether the
+// project is restricted: the store answers that (not found), after the
+// permission, as the public API orders its checks.
+//
+// Errors: ErrInvalid for a malformed actor ID (field "actor_id") or
+// project ID (field "project_id").
+func (c *Checker) CanUnrestrictProject(actorID, projectID string) error {
+	return c.guardProject("unrestrict", actorID, projectID, func(ix *index, deny *Denied) error {
+		return c.needRestrict(ix, deny, rbac.Project, deny.ProjectID)
+	})
+}
+
+// guardProject checks the IDs of a restriction operation and has decide
+// rule on it under the index's read lock, with a denial to fill in.
+func (c *Checker) guardProject(op, actorID, projectID string, decide func(*index, *Denied) error) error {
+	actorID, aerr := c.actor(actorID)
+	projectID, perr := c.val.ID("project_id", ids.Project, projectID)
+	if err := rbac.JoinInvalid(aerr, perr); err != nil {
+		return err
+	}
+	ix := c.ix.Load()
+	ix.mu.RLock()
+	defer ix.mu.RUnlock()
+	return decide(ix, &Denied{Op: op, ActorID: actorID, ProjectID: projectID})
+}
+
+// needRestrict returns nil when the actor of deny holds PROJECT_RESTRICT
+// on the resource, with inheritance, and deny, filled in, when not.
+func (c *Checker) needRestrict(ix *index, deny *Denied, rt rbac.ResourceType, resourceID string) error {
+	deny.ResourceType, deny.ResourceID = rt, resourceID
+	if d := c.require(deny, ix.effectiveOf(deny.ActorID, resourceID, c.prBit), perm.ProjectRestrict); d != nil {
+		return d
 	}
 	return nil
 }
@@ -258,15 +341,4 @@ func (c *Checker) binding(b rbac.Binding) (rbac.Binding, error) {
 	}
 	b.RoleID, b.UserID, b.ResourceType, b.ResourceID = nb.RoleID, nb.UserID, nb.ResourceType, nb.ResourceID
 	return b, errs.Err()
-}
-
-// joinInvalid merges validation errors into one, reporting every field.
-func joinInvalid(errs ...error) error {
-	var all rbac.FieldErrors
-	for _, err := range errs {
-		if err != nil {
-			all = append(all, fieldErrors(err)...)
-		}
-	}
-	return all.Err()
 }

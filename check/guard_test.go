@@ -55,9 +55,8 @@ func assertOutcome(t *testing.T, err error, want outcome) {
 		if d == nil {
 			t.Fatalf("got %v, want a denial", err)
 		}
-		is.True(errors.Is(err, check.ErrForbidden)) // matches ErrForbidden
-		is.True(errors.Is(err, rbac.ErrForbidden))  // which is the root package's, so hosts need no special case
-		is.Equal(rbac.HTTPStatus(err), 403)         // and maps to 403 Forbidden
+		is.True(errors.Is(err, rbac.ErrForbidden)) // matches the root package's ErrForbidden, so hosts need no special case
+		is.Equal(rbac.HTTPStatus(err), 403)        // and maps to 403 Forbidden
 		is.True(!errors.Is(err, rbac.ErrInvalid) && !errors.Is(err, rbac.ErrNotFound) && !errors.Is(err, rbac.ErrConflict))
 		is.Equal(d.Reason, want.deny)
 		if want.missing != nil {
@@ -66,7 +65,7 @@ func assertOutcome(t *testing.T, err error, want outcome) {
 		is.True(d.Error() != "")
 	case want.err != nil:
 		is.True(errors.Is(err, want.err)) // error category
-		is.True(!errors.Is(err, check.ErrForbidden))
+		is.True(!errors.Is(err, rbac.ErrForbidden))
 	default:
 		is.NoErr(err) // allowed
 	}

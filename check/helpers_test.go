@@ -31,11 +31,17 @@ type world struct {
 	log *feed
 }
 
+// newWorld returns a world whose checker has loaded a snapshot of a new
+// store: the default catalogue's roles, at revision 0, as a host's checker
+// learns them from its store.
 func newWorld(tb testing.TB, opts check.Options) *world {
 	tb.Helper()
 	c, err := check.New(opts)
 	if err != nil {
 		tb.Fatalf("new checker: %v", err)
+	}
+	if err := c.Load(tb.Context(), newFeed()); err != nil {
+		tb.Fatalf("load the catalogue: %v", err)
 	}
 	return &world{tb: tb, c: c, bindings: map[[2]string]rbac.Binding{}}
 }

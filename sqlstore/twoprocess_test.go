@@ -93,7 +93,7 @@ func follow(ctx context.Context, s *sqlstore.Store) (*proc, error) {
 		p.seen = append(p.seen, ch.Revision)
 		p.mu.Unlock()
 	})
-	c, err := check.New(check.Options{Catalogue: testCatalogue()})
+	c, err := check.New(check.Options{})
 	if err != nil {
 		return nil, err
 	}
