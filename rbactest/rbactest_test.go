@@ -110,3 +110,16 @@ func TestBuilderPanicsOnANegativeNumber(t *testing.T) {
 	defer func() { is.True(recover() != nil) }() // a negative number is a mistake in the test
 	rbactest.User(-1)
 }
+
+func TestNewWithAHostCatalogue(t *testing.T) {
+	is := is.New(t)
+	reader := rbac.Role{ID: rbactest.Role(7), Name: "Project reader", Permissions: []string{"PROJECT_READ"}, Predefined: true}
+	s, c := rbactest.NewWith(t, memstore.Options{Catalogue: []rbac.Role{reader}})
+	_, err := s.Create(t.Context(), rbac.NewBinding{RoleID: reader.ID, UserID: rbactest.User(1), ResourceType: rbac.Project, ResourceID: rbactest.Project(1)})
+	is.NoErr(err) // the host's role is in the store
+	ok, err := c.Check(rbactest.User(1), "PROJECT_READ", rbac.Project, rbactest.Project(1))
+	is.NoErr(err)
+	is.True(ok) // and the checker knows it too, from the store
+	_, err = s.Create(t.Context(), rbac.NewBinding{RoleID: perm.AdminRoleID, UserID: rbactest.User(2), ResourceType: rbac.Project, ResourceID: rbactest.Project(1)})
+	is.True(errors.Is(err, rbac.ErrNotFound)) // the host catalogue replaces the default one
+}

@@ -42,9 +42,9 @@ const (
 	space = "U3BhY2U6MTp1Rk4x" // Space:1:uFN1
 )
 
-// roles is the catalogue of predefined roles that the store and the
-// checker are both given: the default four, and the two roles that the
-// documented examples bind. A binding's role must exist in the store.
+// roles is the store's catalogue of predefined roles: the default four,
+// and the two roles that the documented examples bind. A binding's role
+// must exist in the store; the checker learns the roles from the store.
 func roles() []rbac.Role {
 	return append(perm.DefaultCatalogue(perm.DefaultVocabulary()),
 		rbac.Role{ID: roleEditor, Name: "Project editor", Description: "Reads and updates projects.",
@@ -172,9 +172,10 @@ func run(ctx context.Context, w io.Writer, dbPath string, reset bool) error {
 	}
 	fmt.Fprintf(w, "project %s belongs to space %s (%s), where the user is bound with role Read-only\n", nb.ResourceID, space, text(space))
 	// The checker answers from memory. Following the store, it loads a
-	// snapshot, applies this process's writes before they return, and
-	// polls for other processes' writes every Interval.
-	c, err := check.New(check.Options{Catalogue: roles()})
+	// snapshot (the roles included, so the two never disagree about
+	// them), applies this process's writes before they return, and polls
+	// for other processes' writes every Interval.
+	c, err := check.New(check.Options{})
 	if err != nil {
 		return err
 	}
