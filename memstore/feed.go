@@ -6,9 +6,9 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 
 	"github.com/rolebind/rbac"
+	"github.com/rolebind/rbac/internal/core"
 	"github.com/rolebind/rbac/store"
 )
 
@@ -75,12 +75,7 @@ type feed struct {
 	oldest    uint64 // revisions up to oldest are no longer in log
 	log       []changeRec
 
-	// subs is the current list of subscribers, replaced whole (copy on
-	// write) under subMu, so that the write path reads it without a lock
-	// and without allocating.
-	subMu  sync.Mutex
-	subs   atomic.Pointer[[]*subscriber]
-	nextID int
+	subs core.Subscribers
 
 	// Subscribers are called in revision order, outside mu: a write takes
 	// its revision under mu, lets go of mu, then waits until every
@@ -92,15 +87,9 @@ type feed struct {
 	notified   uint64
 }
 
-type subscriber struct {
-	id int
-	fn func(store.Change)
-}
-
 func (f *feed) init(retention int) {
 	f.retention = retention
 	f.notifyCond = sync.NewCond(&f.notifyMu)
-	f.subs.Store(&[]*subscriber{})
 }
 
 // record appends a change to the log and returns its revision. The caller
@@ -137,11 +126,8 @@ func (s *Store) publish(rev uint64, c *changeRec) {
 		f.notifyCond.Broadcast()
 		f.notifyMu.Unlock()
 	}()
-	if subs := *f.subs.Load(); len(subs) > 0 {
-		ch := c.change(rev)
-		for _, sub := range subs {
-			sub.fn(ch)
-		}
+	if !f.subs.Empty() {
+		f.subs.Notify(c.change(rev))
 	}
 }
 
@@ -246,34 +232,8 @@ func (s *Store) Snapshot(ctx context.Context, fn func(store.Change) error) (uint
 // subscribers in revision order, with no gaps, one change at a time, from
 // the goroutine of the write, after the write's locks are released, so fn
 // may call Changes, Revision and the read methods, but not the write
-// methods nor cancel (cancel waits for the writes in flight, fn's own
+// methods nor cancel (cancel waits for the calls under way, fn's own
 // among them).
 func (s *Store) Subscribe(fn func(store.Change)) (cancel func()) {
-	f := &s.feed
-	f.subMu.Lock()
-	f.nextID++
-	sub := &subscriber{id: f.nextID, fn: fn}
-	subs := append(slices.Clone(*f.subs.Load()), sub)
-	f.subs.Store(&subs)
-	f.subMu.Unlock()
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			f.subMu.Lock()
-			subs := slices.DeleteFunc(slices.Clone(*f.subs.Load()), func(x *subscriber) bool { return x == sub })
-			f.subs.Store(&subs)
-			f.subMu.Unlock()
-			// A write that loaded the old list may be calling fn right
-			// now; wait for the writes in flight to be handed out, so
-			// that fn is not called after cancel returns.
-			s.mu.RLock()
-			rev := f.rev
-			s.mu.RUnlock()
-			f.notifyMu.Lock()
-			for f.notified < rev {
-				f.notifyCond.Wait()
-			}
-			f.notifyMu.Unlock()
-		})
-	}
+	return s.feed.subs.Subscribe(fn)
 }
