@@ -79,7 +79,7 @@ func (s *Store) CreateBatch(ctx context.Context, nbs []rbac.NewBinding, opts Bat
 // call (through a savepoint), so the host may still commit its own work.
 func (t *TxStore) CreateBatch(ctx context.Context, nbs []rbac.NewBinding, opts BatchOptions) ([]BatchResult, error) {
 	var results []BatchResult
-	err := t.o.run(ctx, true, func(r runner) error {
+	err := t.s.write(ctx, func(r runner) error {
 		if opts.AllOrNothing {
 			if _, err := r.tx.ExecContext(ctx, "SAVEPOINT rbac_batch"); err != nil {
 				return err

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -12,6 +11,7 @@ import (
 	"time"
 
 	"github.com/rolebind/rbac"
+	"github.com/rolebind/rbac/internal/core"
 	"github.com/rolebind/rbac/store"
 )
 
@@ -19,7 +19,7 @@ import (
 // feed keeps when [Options].ChangeRetention is 0. A follower that falls
 // further behind than that (a process that was down for a long time)
 // gets a [*store.CompactedError] and loads a snapshot instead.
-const DefaultChangeRetention = 100_000
+const DefaultChangeRetention = store.DefaultChangeRetention
 
 // pruneEvery is how often, in revisions, a write prunes the change log
 // down to the retention: once per so many writes, so that the delete is
@@ -78,14 +78,7 @@ type feed struct {
 	cond     *sync.Cond
 	inflight []uint64 // lowest revision of each registered write, sorted
 
-	subMu  sync.Mutex
-	subs   []*subscriber
-	nextID int
-}
-
-type subscriber struct {
-	id int
-	fn func(store.Change)
+	subs core.Subscribers
 }
 
 func (f *feed) init(retention int) {
@@ -134,14 +127,7 @@ func (f *feed) publish(rec *recorder) {
 	// the subscribers to itself. A panicking subscriber still lets them
 	// through.
 	defer f.unregister(rec.registered)
-	f.subMu.Lock()
-	subs := f.subs
-	f.subMu.Unlock()
-	for _, ch := range rec.changes {
-		for _, sub := range subs {
-			sub.fn(ch)
-		}
-	}
+	f.subs.Notify(rec.changes...)
 }
 
 // record ends a write transaction that changed something: it appends
@@ -384,64 +370,6 @@ func (q feedQueries) all() []string {
 	return []string{q.append1, q.read, q.changes, q.prune}
 }
 
-// write runs fn in a write transaction of its own, retrying the whole
-// transaction when the engine gave up on it, and hands the changes fn
-// recorded to the subscribers once it has committed.
-func (s *Store) write(ctx context.Context, fn func(r runner) error) error {
-	var rec *recorder
-	var err error
-	for attempt := 1; attempt <= 3; attempt++ {
-		rec, err = s.writeOnce(ctx, fn)
-		if !errors.Is(err, errIDTaken) {
-			break
-		}
-	}
-	if err != nil {
-		return err
-	}
-	s.feed.publish(rec)
-	return nil
-}
-
-// errIDTaken says that a new ID was refused by the database (taken, or
-// used before): a transaction that PostgreSQL failed for it is run again,
-// and draws a new ID.
-var errIDTaken = errors.New("sqlstore: the new id was used before")
-
-// writeOnce runs fn in one transaction, retried while the engine is busy,
-// and returns the recorder of the attempt that committed.
-func (s *Store) writeOnce(ctx context.Context, fn func(r runner) error) (*recorder, error) {
-	var rec *recorder
-	err := s.retry(ctx, func() error {
-		rec = &recorder{}
-		tx, err := s.db.BeginTx(ctx, nil)
-		if err != nil {
-			return err
-		}
-		r := runner{s: s, tx: tx, rec: rec}
-		if err := fn(r); err != nil {
-			_ = tx.Rollback()
-			s.abandon(rec)
-			return err
-		}
-		if err := tx.Commit(); err != nil {
-			s.abandon(rec)
-			return err
-		}
-		return nil
-	})
-	return rec, err
-}
-
-// abandon forgets the changes of a transaction that did not commit.
-func (s *Store) abandon(rec *recorder) {
-	if rec.registered != 0 {
-		s.feed.unregister(rec.registered)
-		rec.registered = 0
-	}
-	rec.changes = nil
-}
-
 // Revision returns the revision of the last committed write; see
 // [store.ChangeFeed.Revision].
 func (s *Store) Revision(ctx context.Context) (uint64, error) {
@@ -611,36 +539,13 @@ func (r runner) rawQuery(ctx context.Context, query string, args []any, each fun
 // (the writes of other Stores and processes leave gaps, which a follower
 // fills from Changes), one change at a time, outside every lock that the
 // store's reads need: fn may call Changes, Revision and the read methods,
-// but not the write methods, nor cancel.
+// but not the write methods, nor cancel (which waits for the calls under
+// way, fn's own among them).
 //
 // Writes made through a [TxStore] are not passed to subscribers: they
 // commit when the host commits, which the store does not see. They are
 // in the change log like every write, so a follower picks them up at its
 // next poll, or at once with [check.Follower.Sync].
 func (s *Store) Subscribe(fn func(store.Change)) (cancel func()) {
-	f := &s.feed
-	f.subMu.Lock()
-	f.nextID++
-	sub := &subscriber{id: f.nextID, fn: fn}
-	f.subs = append(slices.Clone(f.subs), sub)
-	f.subMu.Unlock()
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			f.subMu.Lock()
-			f.subs = slices.DeleteFunc(slices.Clone(f.subs), func(x *subscriber) bool { return x == sub })
-			f.subMu.Unlock()
-			// A write that read the old list may be calling fn right
-			// now: wait until the writes in flight have been handed out.
-			f.mu.Lock()
-			var last uint64
-			if n := len(f.inflight); n > 0 {
-				last = f.inflight[n-1]
-			}
-			for len(f.inflight) > 0 && f.inflight[0] <= last {
-				f.cond.Wait()
-			}
-			f.mu.Unlock()
-		})
-	}
+	return s.feed.subs.Subscribe(fn)
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"math/rand/v2"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -63,6 +62,19 @@ type Options struct {
 // any number of Stores, in any number of processes, may share one
 // database: their writes are one history of revisions.
 type Store struct {
+	*shared
+	// tx is the host's transaction that every statement runs in, for
+	// the Store inside a [TxStore]; nil for a Store of its own, which
+	// runs statements on the pool and writes in transactions it begins.
+	// It is the only difference between the two, so the operations are
+	// written once for both.
+	tx *sql.Tx
+}
+
+// shared is what a Store has in common with the Stores it binds to host
+// transactions ([Store.WithTx]): the database, the queries and prepared
+// statements, and the feed's subscribers and ordering.
+type shared struct {
 	db      *sql.DB
 	d       *Dialect
 	v       *validate.Validator
@@ -73,7 +85,6 @@ type Store struct {
 	rq      roleQueries
 	resq    resourceQueries
 	fq      feedQueries
-	o       ops
 	vocab   *perm.Vocabulary
 	feed    feed
 	// ownDB is set when the store opened db itself and so closes it.
@@ -116,7 +127,7 @@ func New(ctx context.Context, db *sql.DB, d *Dialect, opts Options) (*Store, err
 	if d != SQLite && d != PostgreSQL {
 		return nil, errors.New("sqlstore: unknown dialect; use sqlstore.SQLite or sqlstore.PostgreSQL")
 	}
-	s := &Store{
+	s := &Store{shared: &shared{
 		db:    db,
 		d:     d,
 		v:     opts.Validator,
@@ -126,7 +137,7 @@ func New(ctx context.Context, db *sql.DB, d *Dialect, opts Options) (*Store, err
 		rq:    makeRoleQueries(d),
 		resq:  makeResourceQueries(d),
 		fq:    makeFeedQueries(d),
-	}
+	}}
 	if s.v == nil {
 		s.v = validate.Default()
 	}
@@ -154,7 +165,6 @@ func New(ctx context.Context, db *sql.DB, d *Dialect, opts Options) (*Store, err
 	s.cursors = store.NewCursors(key)
 	types := s.v.Types()
 	s.newID = func() (string, error) { return types.NewID(ids.RoleBinding) }
-	s.o = s.makeOps()
 	if err := s.prepareAll(ctx); err != nil {
 		return nil, err
 	}
@@ -326,54 +336,4 @@ func (s *Store) prepared(query string) (*sql.Stmt, error) {
 		return nil, fmt.Errorf("sqlstore: query was not prepared: %s", query)
 	}
 	return st, nil
-}
-
-// retryBusy runs op up to attempts times while it fails with an error the
-// dialect calls busy, backing off a little longer each time.
-func retryBusy(ctx context.Context, d *Dialect, attempts int, op func() error) error {
-	for attempt := 1; ; attempt++ {
-		err := op()
-		if err == nil || attempt == attempts || d.classify(err) != errBusy {
-			return withCtxErr(ctx, err)
-		}
-		// Back off a little, with jitter, so retries do not collide.
-		wait := time.Duration(attempt) * time.Duration(1+rand.IntN(5)) * time.Millisecond
-		t := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			t.Stop()
-			return withCtxErr(ctx, err)
-		case <-t.C:
-		}
-	}
-}
-
-// maxAttempts bounds how often an operation is retried after the engine
-// gave up on it for reasons that go away on their own (see errBusy).
-const maxAttempts = 5
-
-// retry runs op until it succeeds, fails for good, or has been tried
-// maxAttempts times. Only errors the dialect calls busy are retried: each
-// attempt is a whole statement or transaction that wrote nothing.
-func (s *Store) retry(ctx context.Context, op func() error) error {
-	return retryBusy(ctx, s.d, maxAttempts, op)
-}
-
-// pool returns a runner that executes each statement on its own, outside
-// any transaction.
-func (s *Store) pool() runner { return runner{s: s} }
-
-// withCtxErr makes err wrap the context's error when the context ended,
-// so that callers can tell with errors.Is: database/sql reports a
-// transaction it rolled back on cancellation as sql.ErrTxDone.
-func withCtxErr(ctx context.Context, err error) error {
-	if err == nil || errors.Is(err, rbac.ErrInvalid) || errors.Is(err, rbac.ErrNotFound) || errors.Is(err, rbac.ErrConflict) {
-		// A category is a definite answer, whatever the context did
-		// since.
-		return err
-	}
-	if cerr := ctx.Err(); cerr != nil && !errors.Is(err, cerr) {
-		return fmt.Errorf("%w: %w", cerr, err)
-	}
-	return err
 }

@@ -2,6 +2,7 @@ package sqlstore_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"github.com/rolebind/rbac"
 	"github.com/rolebind/rbac/ids"
 	"github.com/rolebind/rbac/sqlstore"
+	"github.com/rolebind/rbac/store"
 )
 
 // Test IDs, made from numbers.
@@ -236,5 +238,214 @@ func TestBatchCreate(t *testing.T) {
 			is.True(calls >= 3)      // the context ended halfway
 			is.Equal(count(t, s), 0) // nothing half-applied
 		})
+	})
+}
+
+// begin starts a host transaction on the store's database, rolled back at
+// cleanup unless the test ends it, and returns the store run in it.
+func begin(tb testing.TB, s *sqlstore.Store) (*sql.Tx, *sqlstore.TxStore) {
+	tb.Helper()
+	tx, err := s.DB().BeginTx(context.Background(), nil)
+	if err != nil {
+		tb.Fatalf("begin: %v", err)
+	}
+	tb.Cleanup(func() { tx.Rollback() })
+	return tx, s.WithTx(tx)
+}
+
+// TestHostTransactionCustomRoleAndFirstBinding is the case that role
+// writes in a TxStore are for: a host creates a custom role and the first
+// binding to it, and both commit or neither does.
+func TestHostTransactionCustomRoleAndFirstBinding(t *testing.T) {
+	eachEngine(t, func(t *testing.T, e engine) {
+		ctx := t.Context()
+		auditor := rbac.NewRole{Name: "Auditor", Permissions: []string{"PROJECT_READ"}}
+		firstBinding := func(role string) rbac.NewBinding {
+			return rbac.NewBinding{RoleID: role, UserID: userID(1), ResourceType: rbac.Space, ResourceID: spaceID(1)}
+		}
+
+		t.Run("commit makes both visible, and both in the feed in order", func(t *testing.T) {
+			is := is.New(t)
+			s := e.open(t, sqlstore.Options{})
+			before, err := s.Revision(ctx)
+			is.NoErr(err)
+			published := 0
+			cancel := s.Subscribe(func(store.Change) { published++ })
+			defer cancel()
+
+			tx, ts := begin(t, s)
+			role, err := ts.CreateRole(ctx, auditor)
+			is.NoErr(err) // create the role in the host's transaction
+			b, err := ts.Create(ctx, firstBinding(role.ID))
+			is.NoErr(err) // and a binding to it, which sees the uncommitted role
+			_, err = s.GetRole(ctx, role.ID)
+			is.True(errors.Is(err, rbac.ErrNotFound)) // not visible outside before the commit
+			is.NoErr(tx.Commit())
+
+			gotRole, err := s.GetRole(ctx, role.ID)
+			is.NoErr(err)
+			is.Equal(gotRole, role) // the committed role
+			got, err := s.Get(ctx, b.ID)
+			is.NoErr(err)
+			is.Equal(got, b) // the committed binding
+			changes, err := s.Changes(ctx, before, 10)
+			is.NoErr(err)
+			is.Equal(len(changes), 2) // one change per write
+			is.Equal(changes[0].Revision, before+1)
+			is.Equal(changes[0].Kind, store.RoleCreated)
+			is.Equal(changes[0].Role, role) // the role first
+			is.Equal(changes[1].Revision, before+2)
+			is.Equal(changes[1].Kind, store.BindingCreated)
+			is.Equal(changes[1].Binding, b) // then its binding
+			is.Equal(published, 0)          // subscribers do not see the host's commit
+		})
+
+		t.Run("rollback leaves neither, and no gap in revisions", func(t *testing.T) {
+			is := is.New(t)
+			s := e.open(t, sqlstore.Options{})
+			before, err := s.Revision(ctx)
+			is.NoErr(err)
+
+			tx, ts := begin(t, s)
+			role, err := ts.CreateRole(ctx, auditor)
+			is.NoErr(err)
+			b, err := ts.Create(ctx, firstBinding(role.ID))
+			is.NoErr(err)
+			is.NoErr(tx.Rollback())
+
+			_, err = s.GetRole(ctx, role.ID)
+			is.True(errors.Is(err, rbac.ErrNotFound)) // no role
+			_, err = s.Get(ctx, b.ID)
+			is.True(errors.Is(err, rbac.ErrNotFound)) // no binding
+			rev, err := s.Revision(ctx)
+			is.NoErr(err)
+			is.Equal(rev, before) // no revision
+			again, err := s.CreateRole(ctx, auditor)
+			is.NoErr(err) // the name is free again
+			changes, err := s.Changes(ctx, before, 10)
+			is.NoErr(err)
+			is.Equal(len(changes), 1)
+			is.Equal(changes[0].Revision, before+1) // the next write takes the next revision
+			is.Equal(changes[0].Role, again)
+		})
+
+		for _, c := range []struct {
+			name string
+			// second makes the binding write fail, and returns the
+			// context to run it with.
+			second func(t *testing.T, s *sqlstore.Store) context.Context
+			isErr  func(error) bool
+		}{
+			{
+				name: "a conflict",
+				second: func(t *testing.T, s *sqlstore.Store) context.Context {
+					_, err := s.Create(ctx, firstBinding(roleID(1)))
+					is.New(t).NoErr(err) // the user's binding on the space, made before
+					return ctx
+				},
+				isErr: func(err error) bool { return errors.Is(err, rbac.ErrConflict) },
+			},
+			{
+				name: "an internal error",
+				second: func(*testing.T, *sqlstore.Store) context.Context {
+					cctx, cancel := context.WithCancel(ctx)
+					cancel()
+					return cctx
+				},
+				isErr: func(err error) bool { return errors.Is(err, context.Canceled) },
+			},
+		} {
+			t.Run("the binding write fails with "+c.name+" and the host rolls back both", func(t *testing.T) {
+				is := is.New(t)
+				s := e.open(t, sqlstore.Options{})
+				secondCtx := c.second(t, s)
+				before, err := s.Revision(ctx)
+				is.NoErr(err)
+
+				tx, ts := begin(t, s)
+				role, err := ts.CreateRole(ctx, auditor)
+				is.NoErr(err)
+				_, err = ts.Create(secondCtx, firstBinding(role.ID))
+				is.True(c.isErr(err)) // the second write fails
+				is.NoErr(tx.Rollback())
+
+				_, err = s.GetRole(ctx, role.ID)
+				is.True(errors.Is(err, rbac.ErrNotFound)) // the first write went with it
+				rev, err := s.Revision(ctx)
+				is.NoErr(err)
+				is.Equal(rev, before) // and its revision
+			})
+		}
+	})
+}
+
+// TestHostTransactionRolesAndResources runs every role and resource
+// operation of a TxStore in one host transaction: each sees the writes
+// before it, a conflict leaves the transaction usable, and the commit
+// puts every write in the feed, in order.
+func TestHostTransactionRolesAndResources(t *testing.T) {
+	eachEngine(t, func(t *testing.T, e engine) {
+		is := is.New(t)
+		ctx := t.Context()
+		s := e.open(t, sqlstore.Options{})
+		before, err := s.Revision(ctx)
+		is.NoErr(err)
+
+		tx, ts := begin(t, s)
+		role, err := ts.CreateRole(ctx, rbac.NewRole{Name: "Editor", Permissions: []string{"PROJECT_READ"}})
+		is.NoErr(err)
+		got, err := ts.GetRole(ctx, role.ID)
+		is.NoErr(err)
+		is.Equal(got, role) // the transaction reads its own role
+		_, err = ts.CreateRole(ctx, rbac.NewRole{Name: "Editor", Permissions: []string{"SPACE_READ"}})
+		is.True(errors.Is(err, rbac.ErrConflict)) // the name is taken, in the transaction
+		name := "Writer"
+		updated, err := ts.UpdateRole(ctx, role.ID, rbac.RoleUpdate{Name: &name})
+		is.NoErr(err)
+		is.Equal(updated.Name, name)
+		taken := "test role 1"
+		_, err = ts.UpdateRole(ctx, role.ID, rbac.RoleUpdate{Name: &taken})
+		is.True(errors.Is(err, rbac.ErrConflict)) // another role has that name
+		page, err := ts.ListRoles(ctx, rbac.RoleQuery{Limit: rbac.MaxLimit})
+		is.NoErr(err)
+		is.Equal(page.Roles[len(page.Roles)-1], updated) // listed last, as it is now
+
+		b, err := ts.Create(ctx, rbac.NewBinding{RoleID: role.ID, UserID: userID(1), ResourceType: rbac.Project, ResourceID: projectID(1)})
+		is.NoErr(err)
+		is.NoErr(ts.SetProjectSpace(ctx, projectID(1), spaceID(1)))
+		space, err := ts.ProjectSpace(ctx, projectID(1))
+		is.NoErr(err)
+		is.Equal(space, spaceID(1))
+		is.NoErr(ts.RestrictProject(ctx, projectID(1)))
+		restricted, err := ts.ListRestricted(ctx, rbac.RestrictedQuery{})
+		is.NoErr(err)
+		is.Equal(len(restricted.Projects), 1)
+		is.Equal(restricted.Projects[0].ProjectID, projectID(1)) // the transaction's restriction
+		is.NoErr(ts.UnrestrictProject(ctx, projectID(1)))
+		err = ts.UnrestrictProject(ctx, projectID(1))
+		is.True(errors.Is(err, rbac.ErrNotFound)) // no longer restricted
+		err = ts.DeleteRole(ctx, role.ID)
+		is.True(errors.Is(err, rbac.ErrConflict)) // the role still has its binding
+		is.NoErr(ts.Delete(ctx, b.ID))
+		is.NoErr(ts.DeleteRole(ctx, role.ID))
+		_, err = ts.GetRole(ctx, role.ID)
+		is.True(errors.Is(err, rbac.ErrNotFound))
+		is.NoErr(tx.Commit()) // every failure above left the transaction usable
+
+		changes, err := s.Changes(ctx, before, 20)
+		is.NoErr(err)
+		var kinds []store.ChangeKind
+		for i, ch := range changes {
+			is.Equal(ch.Revision, before+1+uint64(i)) // consecutive revisions
+			kinds = append(kinds, ch.Kind)
+		}
+		is.Equal(kinds, []store.ChangeKind{
+			store.RoleCreated, store.RoleUpdated, store.BindingCreated, store.ProjectSpaceSet,
+			store.ProjectRestricted, store.ProjectUnrestricted, store.BindingDeleted, store.RoleDeleted,
+		}) // each successful write, in the order made
+		is.Equal(changes[1].Role, updated)
+		space, err = s.ProjectSpace(ctx, projectID(1))
+		is.NoErr(err)
+		is.Equal(space, spaceID(1)) // committed
 	})
 }
