@@ -34,10 +34,7 @@ type Dialect struct {
 	classify func(error) errKind
 }
 
-// Name returns "sqlite" or "postgres".
-func (d *Dialect) Name() string { return d.name }
-
-// String returns the dialect's name, as Name does.
+// String returns the dialect's name, "sqlite" or "postgres".
 func (d *Dialect) String() string { return d.name }
 
 // The dialects.
