@@ -63,6 +63,10 @@ func ListQueries() []ListQuery {
 	return out
 }
 
+// Payloads are the stored forms of changes, as the store writes them to
+// the change log.
+func Payloads(changes []store.Change) ([]string, error) { return payloadsOf(changes) }
+
 // BindingPayload is the stored form of a binding change, as the store
 // writes it, and whether the fast encoding wrote it.
 func BindingPayload(ch store.Change) (string, bool) {

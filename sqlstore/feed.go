@@ -230,10 +230,13 @@ func payloadsOf(changes []store.Change) ([]string, error) {
 // appendBindingChange appends to buf what Change.MarshalJSON writes for a
 // change with revision 0 of one of the three kinds that carry a whole
 // binding, the change of nearly every write, without the reflection and
-// the second pass over the output that encoding/json makes (a third of
-// the cost of a batch create's changes). It reports false, and the caller
-// uses MarshalJSON, for other kinds and for any string that JSON would
-// escape; a test checks that the two agree byte for byte.
+// the second pass over the output that encoding/json makes: in one run
+// (BenchmarkChangePayload) it took a sixth of MarshalJSON's time, and a
+// batch create of 10,000 bindings took 1.4 times as long when every
+// change went through MarshalJSON. It reports false, and the caller uses
+// MarshalJSON, for other kinds and for any string that JSON would escape;
+// tests check that the two agree byte for byte and that what either
+// writes reads back whole.
 func appendBindingChange(buf []byte, ch *store.Change) ([]byte, bool) {
 	switch ch.Kind {
 	case store.BindingCreated, store.BindingRoleChanged, store.BindingDeleted:
