@@ -241,6 +241,16 @@ func TestBatchCreate(t *testing.T) {
 	})
 }
 
+// revision returns the store's revision.
+func revision(tb testing.TB, s *sqlstore.Store) uint64 {
+	tb.Helper()
+	rev, err := s.Revision(context.Background())
+	if err != nil {
+		tb.Fatalf("revision: %v", err)
+	}
+	return rev
+}
+
 // begin starts a host transaction on the store's database, rolled back at
 // cleanup unless the test ends it, and returns the store run in it.
 func begin(tb testing.TB, s *sqlstore.Store) (*sql.Tx, *sqlstore.TxStore) {
@@ -267,8 +277,7 @@ func TestHostTransactionCustomRoleAndFirstBinding(t *testing.T) {
 		t.Run("commit makes both visible, and both in the feed in order", func(t *testing.T) {
 			is := is.New(t)
 			s := e.open(t, sqlstore.Options{})
-			before, err := s.Revision(ctx)
-			is.NoErr(err)
+			before := revision(t, s)
 			published := 0
 			cancel := s.Subscribe(func(store.Change) { published++ })
 			defer cancel()
@@ -303,8 +312,7 @@ func TestHostTransactionCustomRoleAndFirstBinding(t *testing.T) {
 		t.Run("rollback leaves neither, and no gap in revisions", func(t *testing.T) {
 			is := is.New(t)
 			s := e.open(t, sqlstore.Options{})
-			before, err := s.Revision(ctx)
-			is.NoErr(err)
+			before := revision(t, s)
 
 			tx, ts := begin(t, s)
 			role, err := ts.CreateRole(ctx, auditor)
@@ -317,9 +325,7 @@ func TestHostTransactionCustomRoleAndFirstBinding(t *testing.T) {
 			is.True(errors.Is(err, rbac.ErrNotFound)) // no role
 			_, err = s.Get(ctx, b.ID)
 			is.True(errors.Is(err, rbac.ErrNotFound)) // no binding
-			rev, err := s.Revision(ctx)
-			is.NoErr(err)
-			is.Equal(rev, before) // no revision
+			is.Equal(revision(t, s), before)          // no revision
 			again, err := s.CreateRole(ctx, auditor)
 			is.NoErr(err) // the name is free again
 			changes, err := s.Changes(ctx, before, 10)
@@ -359,8 +365,7 @@ func TestHostTransactionCustomRoleAndFirstBinding(t *testing.T) {
 				is := is.New(t)
 				s := e.open(t, sqlstore.Options{})
 				secondCtx := c.second(t, s)
-				before, err := s.Revision(ctx)
-				is.NoErr(err)
+				before := revision(t, s)
 
 				tx, ts := begin(t, s)
 				role, err := ts.CreateRole(ctx, auditor)
@@ -371,9 +376,7 @@ func TestHostTransactionCustomRoleAndFirstBinding(t *testing.T) {
 
 				_, err = s.GetRole(ctx, role.ID)
 				is.True(errors.Is(err, rbac.ErrNotFound)) // the first write went with it
-				rev, err := s.Revision(ctx)
-				is.NoErr(err)
-				is.Equal(rev, before) // and its revision
+				is.Equal(revision(t, s), before)          // and its revision
 			})
 		}
 	})
@@ -388,8 +391,7 @@ func TestHostTransactionRolesAndResources(t *testing.T) {
 		is := is.New(t)
 		ctx := t.Context()
 		s := e.open(t, sqlstore.Options{})
-		before, err := s.Revision(ctx)
-		is.NoErr(err)
+		before := revision(t, s)
 
 		tx, ts := begin(t, s)
 		role, err := ts.CreateRole(ctx, rbac.NewRole{Name: "Editor", Permissions: []string{"PROJECT_READ"}})
