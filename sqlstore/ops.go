@@ -5,7 +5,6 @@ import (
 	"database/sql"
 
 	"github.com/rolebind/rbac"
-	"github.com/rolebind/rbac/internal/core"
 	"github.com/rolebind/rbac/store"
 )
 
@@ -78,7 +77,7 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 
 // List implements [store.Store].
 func (s *Store) List(ctx context.Context, q rbac.ListQuery) (p rbac.Page, err error) {
-	q, after, err := core.CheckList(s.v, s.cursors, q)
+	q, err = s.v.ListQuery(q)
 	if err != nil {
 		return rbac.Page{}, err
 	}
@@ -86,7 +85,7 @@ func (s *Store) List(ctx context.Context, q rbac.ListQuery) (p rbac.Page, err er
 		return rbac.Page{}, internal("list", err)
 	}
 	err = s.read(ctx, func(r runner) (err error) {
-		p, err = r.list(ctx, q, after)
+		p, err = r.list(ctx, q)
 		return err
 	})
 	return p, err
