@@ -18,15 +18,25 @@
 // # Host transactions
 //
 // [Store.WithTx] runs the store's operations inside a transaction the host
-// began on the same database, so that the host's own rows and the
-// bindings commit together or not at all:
+// began on the same database, so that the host's own rows, bindings,
+// roles and resource facts commit together or not at all. Every operation
+// of the store is there: a host can create a custom role and its first
+// binding in one transaction, or a project's row, its space link and its
+// owner's binding:
 //
 //	tx, err := s.DB().BeginTx(ctx, nil)
 //	...
-//	// insert the project in the host's own table, then:
-//	_, err = s.WithTx(tx).Create(ctx, ownerBinding)
+//	txs := s.WithTx(tx)
+//	role, err := txs.CreateRole(ctx, rbac.NewRole{Name: "Reviewer", Permissions: perms})
+//	...
+//	_, err = txs.Create(ctx, rbac.NewBinding{RoleID: role.ID, ...})
 //	...
 //	err = tx.Commit()
+//
+// Each write appends its change to the feed inside the host's
+// transaction, so a rollback leaves no change and no gap in revisions.
+// A write in a host transaction runs once: the store cannot retry the
+// host's transaction, so an internal error means the host rolls back.
 //
 // # Schema
 //
