@@ -129,7 +129,7 @@ func ExampleHTTPStatus() {
 	//   "type": "about:blank",
 	//   "title": "Bad Request",
 	//   "status": 400,
-	//   "detail": "rbac: invalid input: id: is a Role ID; want a RoleBinding ID",
+	//   "detail": "invalid input: id: is a Role ID; want a RoleBinding ID",
 	//   "errors": [
 	//     {
 	//       "field": "id",

@@ -2,6 +2,7 @@ package rbac
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 )
 
@@ -88,9 +89,12 @@ type ValidationError struct {
 	Fields []FieldError
 }
 
+// Error says what is wrong with every field, in the words a client may
+// see: "invalid input: " and the field errors, with no package prefix, so
+// that a host can pass it on as is (it is the detail of [ProblemFor]).
 func (e *ValidationError) Error() string {
 	var b strings.Builder
-	b.WriteString("rbac: invalid input")
+	b.WriteString("invalid input")
 	for i, fe := range e.Fields {
 		if i == 0 {
 			b.WriteString(": ")
@@ -160,6 +164,38 @@ func Invalid(field string, reason Reason, message string) error {
 	return &ValidationError{Fields: []FieldError{{Field: field, Reason: reason, Message: message}}}
 }
 
+// Error is a not-found or conflict error whose message a client may see:
+// it names only what the caller named (the caller's own IDs and values),
+// never another binding, and carries no package prefix or storage text.
+// It matches its Category under [errors.Is]. Stores make their not-found
+// and conflict errors with [NotFound] and [Conflict], so that every store
+// says the same thing in the same words; [ProblemFor] uses Message as the
+// detail.
+type Error struct {
+	// Category is [ErrNotFound] or [ErrConflict].
+	Category error
+	// Message says what happened, for a person: lower case, no period.
+	Message string
+}
+
+// Error returns the message: it is the whole of what a client may see.
+func (e *Error) Error() string { return e.Message }
+
+// Is reports whether target is the error's category.
+func (e *Error) Is(target error) bool { return target == e.Category }
+
+// NotFound returns an [*Error] matching [ErrNotFound] with the message
+// fmt.Sprintf(format, args...).
+func NotFound(format string, args ...any) error {
+	return &Error{Category: ErrNotFound, Message: fmt.Sprintf(format, args...)}
+}
+
+// Conflict returns an [*Error] matching [ErrConflict] with the message
+// fmt.Sprintf(format, args...).
+func Conflict(format string, args ...any) error {
+	return &Error{Category: ErrConflict, Message: fmt.Sprintf(format, args...)}
+}
+
 // HTTPStatus maps an error to the HTTP status a host should answer with:
 // 400, 404 or 409 for the three categories, 403 for the guard's
 // [ErrForbidden], 200 for nil, and 500 for anything else. The core speaks no HTTP; this is the one place where the
@@ -191,31 +227,50 @@ type Problem struct {
 	Errors []FieldError `json:"errors,omitempty"`
 }
 
-// ProblemFor builds the problem details for err. Internal errors get a
-// generic detail: their text may name tables, files or hosts, which a client
-// has no business seeing.
+// ProblemFor builds the problem details for err. The detail is the
+// client's message of the error, never the text of what wraps it (which
+// may carry a package prefix): a [*ValidationError]'s Error, an
+// [*Error]'s Message. A not-found or conflict error of another kind gets
+// its category's name alone, since its text may name other users'
+// bindings; a refusal of the guard (403) keeps its text, which says what
+// the actor lacks. Internal errors get a generic detail: their text may
+// name tables, files or hosts, which a client has no business seeing.
 func ProblemFor(err error) Problem {
 	p := Problem{Type: "about:blank", Status: HTTPStatus(err)}
+	var ve *ValidationError
+	var ce *Error
+	switch {
+	case errors.As(err, &ve):
+		p.Errors = ve.Fields
+		p.Detail = ve.Error()
+	case errors.As(err, &ce):
+		p.Detail = ce.Message
+	}
 	switch p.Status {
 	case 400:
 		p.Title = "Bad Request"
-		var ve *ValidationError
-		if errors.As(err, &ve) {
-			p.Errors = ve.Fields
+		if p.Detail == "" {
+			p.Detail = "invalid input"
 		}
-		p.Detail = err.Error()
 	case 404:
 		p.Title = "Not Found"
-		p.Detail = err.Error()
+		if p.Detail == "" {
+			p.Detail = "not found"
+		}
 	case 409:
 		p.Title = "Conflict"
-		p.Detail = err.Error()
+		if p.Detail == "" {
+			p.Detail = "conflict"
+		}
 	case 403:
 		p.Title = "Forbidden"
-		p.Detail = err.Error()
+		if p.Detail == "" {
+			p.Detail = err.Error()
+		}
 	default:
 		p.Title = "Internal Server Error"
 		p.Detail = "internal error"
+		p.Errors = nil
 	}
 	return p
 }

@@ -95,6 +95,29 @@ func TestErrorCategories(t *testing.T) {
 	is.Equal(p.Detail, "internal error") // internal text does not leak to clients
 	p = rbac.ProblemFor(inv)
 	is.Equal(p.Errors, []rbac.FieldError{{Field: "role_id", Reason: rbac.ReasonRequired, Message: "is required"}})
+	is.Equal(p.Detail, "invalid input: role_id: is required") // no package prefix
+	p = rbac.ProblemFor(fmt.Errorf("memstore: %w", inv))
+	is.Equal(p.Detail, "invalid input: role_id: is required") // the wrapper's prefix stays out
+	p = rbac.ProblemFor(nf)
+	is.Equal(p.Detail, "not found") // untyped text may name anything: only the category
+}
+
+func TestClientErrors(t *testing.T) {
+	is := is.New(t)
+	nf := rbac.NotFound("role binding %s not found", "Um9sZUJpbmRpbmc6MTphQmNE")
+	is.True(errors.Is(nf, rbac.ErrNotFound))
+	is.True(!errors.Is(nf, rbac.ErrConflict))
+	is.Equal(nf.Error(), "role binding Um9sZUJpbmRpbmc6MTphQmNE not found") // the message alone
+	var ce *rbac.Error
+	is.True(errors.As(fmt.Errorf("sqlstore: %w", nf), &ce))
+	is.Equal(ce.Category, rbac.ErrNotFound)
+
+	conf := rbac.Conflict("a role named %q already exists", "Admin")
+	is.True(errors.Is(conf, rbac.ErrConflict))
+	is.Equal(rbac.HTTPStatus(conf), 409)
+	p := rbac.ProblemFor(fmt.Errorf("sqlstore: update role: %w", conf))
+	is.Equal(p.Detail, `a role named "Admin" already exists`) // the message, without the wrapper's text
+	is.Equal(p.Title, "Conflict")
 }
 
 func TestFieldErrorsErrIsTrueNil(t *testing.T) {
@@ -104,7 +127,7 @@ func TestFieldErrorsErrIsTrueNil(t *testing.T) {
 	l.Add("user_id", rbac.ReasonInvalid, "is bad")
 	l.Add("", rbac.ReasonInvalid, "malformed JSON")
 	err := l.Err()
-	is.Equal(err.Error(), "rbac: invalid input: user_id: is bad; malformed JSON")
+	is.Equal(err.Error(), "invalid input: user_id: is bad; malformed JSON") // no package prefix: a client may see it
 	var ve *rbac.ValidationError
 	is.True(errors.As(err, &ve))
 	is.True(ve.Has("user_id"))
