@@ -138,9 +138,10 @@ type Change struct {
 //
 // # Retention
 //
-// A store may drop changes older than a retention window it documents. A
-// reader that falls behind the window gets a [*CompactedError] from
-// Changes and must start again from a snapshot.
+// A store may drop changes older than a retention window it documents
+// (this module's stores keep [DefaultChangeRetention] changes unless told
+// otherwise). A reader that falls behind the window gets a
+// [*CompactedError] from Changes and must start again from a snapshot.
 type ChangeFeed interface {
 	// Revision returns the revision of the last committed write, 0 for a
 	// store that has never been written.
@@ -208,6 +209,16 @@ func (e *CompactedError) Error() string {
 
 // Is makes a *CompactedError match [rbac.ErrNotFound].
 func (e *CompactedError) Is(target error) bool { return target == rbac.ErrNotFound }
+
+// DefaultChangeRetention is how many of the latest changes the change
+// feeds of this module's stores keep when their options leave it open.
+// One number for every store, so that a follower that falls behind by so
+// many writes gets a [*CompactedError] from each of them alike. A follower
+// in the same process is called on every write and never reads old
+// changes; the log is there for followers that catch up after an error
+// or from another process, and keeping every change would make a store
+// grow with every write ever made rather than with what it holds.
+const DefaultChangeRetention = 100_000
 
 // MaxChanges is the largest limit [ChangeFeed.Changes] accepts.
 const MaxChanges = 1000

@@ -18,7 +18,9 @@ import (
 //
 // A store that implements RoleStore also makes the binding methods of
 // [Store] check roles: Create and ChangeRole with a role ID that is well
-// formed but names no role fail with [rbac.ErrNotFound] and write nothing.
+// formed but names no role fail with [rbac.ErrNotFound] and write nothing,
+// before any conflict is considered (see "The order of checks" in the
+// package documentation).
 // The check and the write are one atomic step (in SQL, a foreign key from
 // bindings to roles), so that no binding ever points at a role that does
 // not exist, whatever runs concurrently.
@@ -72,10 +74,11 @@ type RoleStore interface {
 	// If u.IfUpdatedAt is set and differs from the role's UpdatedAt, the
 	// call fails with ErrConflict and changes nothing.
 	//
-	// Errors: ErrInvalid for bad input, or for a predefined role (field
-	// "id", reason forbidden); ErrNotFound for an unknown role; ErrConflict
-	// when the new name belongs to another role, or for a failed
-	// precondition.
+	// Errors, in this order: ErrInvalid for bad input (field "id", then
+	// the update's fields); ErrNotFound for an unknown role; ErrInvalid
+	// for a predefined role (field "id", reason forbidden); ErrConflict
+	// for a failed precondition, then, when the name changes, for a new
+	// name that belongs to another role.
 	UpdateRole(ctx context.Context, id string, u rbac.RoleUpdate) (rbac.Role, error)
 
 	// DeleteRole removes a custom role. A role that still has bindings
@@ -84,10 +87,10 @@ type RoleStore interface {
 	// Create for the role either happens first and makes the delete fail,
 	// or fails with ErrNotFound itself). A role ID is never reused.
 	//
-	// Errors: ErrInvalid for a malformed ID, or for a predefined role
-	// (field "id", reason forbidden); ErrNotFound for an unknown role,
-	// including one already deleted; ErrConflict when the role still has
-	// bindings.
+	// Errors, in this order: ErrInvalid for a malformed ID; ErrNotFound
+	// for an unknown role, including one already deleted; ErrInvalid for
+	// a predefined role (field "id", reason forbidden); ErrConflict when
+	// the role still has bindings.
 	DeleteRole(ctx context.Context, id string) error
 
 	// ListRoles returns one page of roles, predefined and custom, in
@@ -97,8 +100,8 @@ type RoleStore interface {
 	// Cursors are made with [RoleCursorQuery] as the filter, so that a
 	// cursor of a binding list is rejected here and the other way round.
 	//
-	// Errors: ErrInvalid for a limit out of range (field "limit") or a
-	// garbled or foreign cursor (field "cursor").
+	// Errors: ErrInvalid for a limit out of range (field "limit") and a
+	// garbled or foreign cursor (field "cursor"), both in one error.
 	ListRoles(ctx context.Context, q rbac.RoleQuery) (rbac.RolePage, error)
 }
 
@@ -148,8 +151,8 @@ type ResourceStore interface {
 	// they were restricted, with the paging guarantees of [Store.List].
 	// Cursors are made with [RestrictedCursorQuery] as the filter.
 	//
-	// Errors: ErrInvalid for a limit out of range (field "limit") or a
-	// garbled or foreign cursor (field "cursor").
+	// Errors: ErrInvalid for a limit out of range (field "limit") and a
+	// garbled or foreign cursor (field "cursor"), both in one error.
 	ListRestricted(ctx context.Context, q rbac.RestrictedQuery) (rbac.RestrictedPage, error)
 }
 

@@ -4,7 +4,69 @@
 // The contract is written on the interface methods. Package
 // [github.com/rolebind/rbac/store/storetest] checks it: every store, ours
 // or a third party's, runs that suite and so behaves the same as every
-// other store on any sequence of operations.
+// other store on any sequence of operations, errors included: the same
+// category, the same field errors in the same order, the same message.
+//
+// # The order of checks
+//
+// A call that has several things wrong reports them in one order, the same
+// in every store, so that a client sees the same answer whichever store a
+// host runs:
+//
+//  1. Input, all of it at once: every argument is validated (package
+//     validate) and every problem found is reported in one
+//     [*rbac.ValidationError], field errors in argument order (for
+//     ChangeRole, "id" before "role_id"; for a list, the filters, then
+//     "limit", then "cursor"). A list cursor is sealed with its list's
+//     filters, so it is read only when the filters are valid; a bad
+//     limit does not stop it from being read. Nothing is looked up for
+//     input that is invalid.
+//  2. The context: a context already done by then fails the call with an
+//     internal error wrapping the context's error, and nothing is written.
+//  3. Existence (404), of the thing the call is about first, then of
+//     what it names: ChangeRole checks the binding, then the new role;
+//     Create checks the role. Everything a call names exists before any
+//     conflict is considered.
+//  4. Whether the thing may be changed at all: UpdateRole and DeleteRole
+//     on a predefined role are invalid input on field "id".
+//  5. State (409): a failed IfUpdatedAt precondition, then uniqueness (a
+//     taken (user, resource) slot, a taken role name), then a role that
+//     still has bindings.
+//  6. No change: a write that would change nothing (the role a binding
+//     already has, a role update equal to the stored role, a link or a
+//     restriction that is already there) succeeds and writes nothing.
+//
+// So a create on a taken slot with a role that does not exist is not
+// found, and a role change with a stale precondition to a role that does
+// not exist is not found too: an unknown role (404) comes before a
+// conflict (409), as it does over HTTP.
+//
+// # Errors a client may see
+//
+// Not-found and conflict errors are [*rbac.Error] values, returned
+// unwrapped, whose message names only what the caller named (its own IDs,
+// in canonical form, and values) and carries no package prefix, so that a
+// host can pass it on as is. Every store uses these messages, word for
+// word (%s is an ID or value in canonical form, times in
+// [rbac.FormatTime] form):
+//
+//	role binding %s not found                                binding ID
+//	role %s not found                                        role ID
+//	no space is set for project %s                           ProjectSpace
+//	project %s is not restricted                             UnrestrictProject
+//	user %s already has a role binding on %s %s              Create: user, resource type and ID
+//	role binding %s changed at %s, after the %s the caller saw   ChangeRole: ID, UpdatedAt, IfUpdatedAt
+//	role %s changed at %s, after the %s the caller saw       UpdateRole: ID, UpdatedAt, IfUpdatedAt
+//	a role named %q already exists                           CreateRole, UpdateRole: the name
+//	role %s still has role bindings                          DeleteRole
+//
+// A conflict never names the other binding or how many bindings there
+// are: the caller may not be allowed to read them. Invalid input is a
+// [*rbac.ValidationError] whose field errors come from package validate;
+// a predefined role is field "id", reason [rbac.ReasonForbidden], message
+// "is a predefined role, which cannot be changed or deleted". Internal
+// errors are wrapped with the store's package name and are never shown to
+// clients ([rbac.ProblemFor] gives them a generic detail).
 package store
 
 import (
@@ -37,14 +99,13 @@ type Store interface {
 	// CreatedAt == UpdatedAt. A binding ID is never handed out twice, even
 	// after the binding is deleted.
 	//
-	// Errors: ErrInvalid for bad input; ErrConflict when the user already
-	// has a binding on the resource, whatever its role. Of any number of
+	// Errors, in this order (see "The order of checks"): ErrInvalid for
+	// bad input; in a store that implements [RoleStore], ErrNotFound for a
+	// well-formed role ID that names no role, so that no binding points at
+	// a role that does not exist; ErrConflict when the user already has a
+	// binding on the resource, whatever its role. Of any number of
 	// concurrent creates for one (user, resource), exactly one succeeds and
-	// the others get ErrConflict. A store that implements [RoleStore]
-	// answers a well-formed role ID that names no role with ErrNotFound
-	// and writes nothing, so that no binding points at a role that does
-	// not exist (input is validated first: a malformed role ID is
-	// ErrInvalid).
+	// the others get ErrConflict.
 	Create(ctx context.Context, nb rbac.NewBinding) (rbac.Binding, error)
 
 	// Get returns the binding with the given ID.
@@ -64,10 +125,11 @@ type Store interface {
 	// call fails with ErrConflict and changes nothing, even when the role
 	// would not change.
 	//
-	// Errors: ErrInvalid for bad input; ErrNotFound for an unknown binding,
-	// and, in a store that implements [RoleStore], for a well-formed role
-	// ID that names no role (nothing is written); ErrConflict for a failed
-	// precondition.
+	// Errors, in this order: ErrInvalid for bad input (field "id", then
+	// "role_id"); ErrNotFound for an unknown binding, then, in a store
+	// that implements [RoleStore], for a new role ID that names no role;
+	// ErrConflict for a failed precondition. Nothing is written on any
+	// error.
 	ChangeRole(ctx context.Context, id string, c rbac.RoleChange) (rbac.Binding, error)
 
 	// Delete removes the binding with the given ID, freeing its (user,
@@ -84,7 +146,9 @@ type Store interface {
 	//
 	// Errors: ErrInvalid for a bad filter, a limit out of range (field
 	// "limit"), or a cursor that is garbled or was made for other filters
-	// (field "cursor").
+	// (field "cursor"), all of them in one error: a bad limit and a bad
+	// cursor are two field errors. The cursor is read only when the
+	// filters are valid.
 	List(ctx context.Context, q rbac.ListQuery) (rbac.Page, error)
 
 	// DeleteUserBindings removes every binding of one user in one atomic
