@@ -13,29 +13,29 @@ func (s *Store) CheckIndexes() error {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 
-	live := len(s.byID)
-	if got := int(s.recs.used) - len(s.recs.free); got != live {
+	live := len(s.bindingSlots)
+	if got := int(s.bindings.used) - len(s.bindings.free); got != live {
 		return fmt.Errorf("record table: %d slots in use, %d bindings", got, live)
 	}
-	for _, slot := range s.recs.free {
-		if *s.recs.at(slot) != (record{}) {
+	for _, slot := range s.bindings.free {
+		if *s.bindings.at(slot) != (record{}) {
 			return fmt.Errorf("free slot %d holds a record", slot)
 		}
 	}
-	for id, slot := range s.byID {
-		r := s.recs.at(slot)
+	for id, slot := range s.bindingSlots {
+		r := s.bindings.at(slot)
 		if r.id != id {
 			return fmt.Errorf("byID[%s] is slot %d, which holds %q", id, slot, r.id)
 		}
 		if r.seq == 0 || r.seq > s.seq {
 			return fmt.Errorf("binding %s has seq %d, store is at %d", id, r.seq, s.seq)
 		}
-		if p, ok := s.pairs[pairOf(r.user, r.res)]; !ok || p != slot {
+		if p, ok := s.pairSlots[pairOf(r.user, r.res)]; !ok || p != slot {
 			return fmt.Errorf("binding %s: pair table has slot %d (%v), want %d", id, p, ok, slot)
 		}
 	}
-	if len(s.pairs) != live {
-		return fmt.Errorf("pair table has %d entries, %d bindings", len(s.pairs), live)
+	if len(s.pairSlots) != live {
+		return fmt.Errorf("pair table has %d entries, %d bindings", len(s.pairSlots), live)
 	}
 
 	// match says whether the record of an entry belongs in a list.
@@ -61,10 +61,10 @@ func (s *Store) CheckIndexes() error {
 				}
 				prev = e.seq
 				n++
-				if e.slot >= s.recs.used {
+				if e.slot >= s.bindings.used {
 					return 0, fmt.Errorf("%s: slot %d out of range", name, e.slot)
 				}
-				r := s.recs.at(e.slot)
+				r := s.bindings.at(e.slot)
 				if r.seq != e.seq || r.id == "" {
 					return 0, fmt.Errorf("%s: entry seq %d points at slot %d with seq %d id %q", name, e.seq, e.slot, r.seq, r.id)
 				}
@@ -81,7 +81,7 @@ func (s *Store) CheckIndexes() error {
 
 	total := 0
 	for rt := range numRT {
-		n, err := check(fmt.Sprintf("all[%d]", rt), &s.all[rt], func(r *record) bool { return r.rt == rt })
+		n, err := check(fmt.Sprintf("all[%d]", rt), &s.byType[rt], func(r *record) bool { return r.rt == rt })
 		if err != nil {
 			return err
 		}
@@ -96,9 +96,9 @@ func (s *Store) CheckIndexes() error {
 		t     *keyTable
 		field func(*record) uint32
 	}{
-		{"users", &s.users, func(r *record) uint32 { return r.user }},
-		{"resources", &s.resources, func(r *record) uint32 { return r.res }},
-		{"roles", &s.roles, func(r *record) uint32 { return r.role }},
+		{"users", &s.byUser, func(r *record) uint32 { return r.user }},
+		{"resources", &s.byResource, func(r *record) uint32 { return r.res }},
+		{"roles", &s.byRole, func(r *record) uint32 { return r.role }},
 	}
 	for _, tb := range tables {
 		total := 0

@@ -19,7 +19,7 @@ import (
 // that falls further behind loads a snapshot (see [store.CompactedError]).
 // Keeping every change would make the store's memory grow with every
 // write ever made, not with what it holds.
-const DefaultChangeRetention = 1 << 16
+const DefaultChangeRetention = store.DefaultChangeRetention
 
 // changeRec is one change of the log, kept compact: the strings are
 // shared with the rest of the store, and a role is a pointer to a role
@@ -39,7 +39,7 @@ type changeRec struct {
 func (s *Store) bindingChange(kind store.ChangeKind, r *record, at int64) changeRec {
 	return changeRec{
 		kind: kind, rt: r.rt, at: at,
-		id: r.id, role: s.roles.keys[r.role].id, user: s.users.keys[r.user].id, res: s.resources.keys[r.res].id,
+		id: r.id, role: s.byRole.keys[r.role].id, user: s.byUser.keys[r.user].id, res: s.byResource.keys[r.res].id,
 		created: r.created, updated: r.updated,
 	}
 }
@@ -131,14 +131,6 @@ func (s *Store) publish(rev uint64, c *changeRec) {
 	}
 }
 
-// commit records c, lets go of mu and publishes c: the end of every write
-// that changed something. The caller holds mu for writing.
-func (s *Store) commit(c changeRec) {
-	rev := s.record(c)
-	s.mu.Unlock()
-	s.publish(rev, &c)
-}
-
 // Revision returns the revision of the last write; see
 // [store.ChangeFeed.Revision].
 func (s *Store) Revision(ctx context.Context) (uint64, error) {
@@ -186,42 +178,42 @@ func (s *Store) Snapshot(ctx context.Context, fn func(store.Change) error) (uint
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	at := fromMicros(s.stamp())
-	for it := s.rolesByID.order.after(0); ; it.next() {
+	for it := s.roles.order.after(0); ; it.next() {
 		e, ok := it.peek()
 		if !ok {
 			break
 		}
-		if err := fn(store.Change{Kind: store.RoleCreated, At: at, Role: copyRole(s.rolesByID.slots.items[e.slot].role)}); err != nil {
+		if err := fn(store.Change{Kind: store.RoleCreated, At: at, Role: copyRole(s.roles.slots.items[e.slot].role)}); err != nil {
 			return 0, err
 		}
 	}
-	projects := make([]string, 0, len(s.facts.links))
-	for p := range s.facts.links {
+	projects := make([]string, 0, len(s.projects.links))
+	for p := range s.projects.links {
 		projects = append(projects, p)
 	}
 	slices.SortFunc(projects, strings.Compare)
 	for _, p := range projects {
-		if err := fn(store.Change{Kind: store.ProjectSpaceSet, At: at, ProjectID: p, SpaceID: s.facts.links[p]}); err != nil {
+		if err := fn(store.Change{Kind: store.ProjectSpaceSet, At: at, ProjectID: p, SpaceID: s.projects.links[p]}); err != nil {
 			return 0, err
 		}
 	}
-	for it := s.facts.order.after(0); ; it.next() {
+	for it := s.projects.order.after(0); ; it.next() {
 		e, ok := it.peek()
 		if !ok {
 			break
 		}
-		if err := fn(store.Change{Kind: store.ProjectRestricted, At: at, ProjectID: s.facts.slots.items[e.slot].project}); err != nil {
+		if err := fn(store.Change{Kind: store.ProjectRestricted, At: at, ProjectID: s.projects.slots.items[e.slot].project}); err != nil {
 			return 0, err
 		}
 	}
-	m := merged{a: s.all[0].after(0), b: s.all[1].after(0)}
+	m := merged{a: s.byType[0].after(0), b: s.byType[1].after(0)}
 	for {
 		e, ok := m.peek()
 		if !ok {
 			break
 		}
 		m.next()
-		if err := fn(store.Change{Kind: store.BindingCreated, At: at, Binding: s.binding(s.recs.at(e.slot))}); err != nil {
+		if err := fn(store.Change{Kind: store.BindingCreated, At: at, Binding: s.binding(s.bindings.at(e.slot))}); err != nil {
 			return 0, err
 		}
 	}

@@ -5,13 +5,13 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
 
 	"github.com/rolebind/rbac"
 	"github.com/rolebind/rbac/ids"
+	"github.com/rolebind/rbac/internal/core"
 	"github.com/rolebind/rbac/perm"
 	"github.com/rolebind/rbac/store"
 	"github.com/rolebind/rbac/validate"
@@ -48,12 +48,17 @@ type Options struct {
 // [store.ResourceStore] and [store.ChangeFeed]. It is safe for concurrent
 // use. Make one with [New].
 type Store struct {
-	v       *validate.Validator
-	vocab   *perm.Vocabulary
-	now     func() time.Time
-	cursors *store.Cursors
+	validator *validate.Validator
+	vocab     *perm.Vocabulary
+	now       func() time.Time
+	cursors   *store.Cursors
 
-	// mu guards everything below. Reads (Get, List) share it.
+	// mu guards everything below. Reads (Get, List) share it. Every
+	// function that takes it lets go of it with defer, in the same
+	// function: the locked part of a write is a function of its own
+	// (createLocked, say) that returns the change it recorded, and the
+	// method hands that change to the subscribers once the locked part
+	// has returned (see [pending]).
 	mu sync.RWMutex
 	// seq is the sequence number of the last binding created: it orders
 	// the lists and is what a cursor carries.
@@ -62,23 +67,25 @@ type Store struct {
 	// Every new ID must have a larger number, which is what makes an ID
 	// never come back, even after its binding is deleted.
 	lastID []byte
-	recs   recordTable
-	byID   map[string]uint32
-	// pairs holds, per (user, resource), the slot of its binding: the
-	// uniqueness rule.
-	pairs map[uint64]uint32
-	// all lists every binding, one list per resource type.
-	all       [numRT]seqList
-	users     keyTable
-	resources keyTable
-	// roles indexes the bindings by role ID: a role is in it exactly
-	// when some binding refers to it, which is what DeleteRole checks.
-	roles keyTable
+	// bindings holds the binding records, at fixed slots.
+	bindings recordTable
+	// bindingSlots maps a binding ID to its slot.
+	bindingSlots map[string]uint32
+	// pairSlots maps a (user, resource) pair to the slot of its binding:
+	// the uniqueness rule.
+	pairSlots map[uint64]uint32
+	// byType lists every binding, one list per resource type.
+	byType [numRT]seqList
+	// byUser, byResource and byRole index the bindings by user, resource
+	// and role ID. A role is in byRole exactly when some binding refers
+	// to it, which is what DeleteRole checks.
+	byUser, byResource, byRole keyTable
 
-	// rolesByID is the roles themselves, predefined and custom.
-	rolesByID roleTable
-	facts     resourceFacts
-	feed      feed
+	// roles is the roles themselves, predefined and custom.
+	roles roleTable
+	// projects is the space of each project and the restricted projects.
+	projects resourceFacts
+	feed     feed
 }
 
 var (
@@ -92,19 +99,19 @@ var (
 // It panics on a bad catalogue; see [Options].Catalogue.
 func New(opts Options) *Store {
 	s := &Store{
-		v:         opts.Validator,
-		vocab:     opts.Vocabulary,
-		now:       opts.Now,
-		byID:      make(map[string]uint32),
-		pairs:     make(map[uint64]uint32),
-		users:     newKeyTable(),
-		resources: newKeyTable(),
-		roles:     newKeyTable(),
-		rolesByID: roleTable{byID: make(map[string]uint32), names: make(map[string]string)},
-		facts:     resourceFacts{links: make(map[string]string), byID: make(map[string]uint32)},
+		validator:    opts.Validator,
+		vocab:        opts.Vocabulary,
+		now:          opts.Now,
+		bindingSlots: make(map[string]uint32),
+		pairSlots:    make(map[uint64]uint32),
+		byUser:       newKeyTable(),
+		byResource:   newKeyTable(),
+		byRole:       newKeyTable(),
+		roles:        roleTable{byID: make(map[string]uint32), names: make(map[string]string)},
+		projects:     resourceFacts{links: make(map[string]string), byID: make(map[string]uint32)},
 	}
-	if s.v == nil {
-		s.v = validate.Default()
+	if s.validator == nil {
+		s.validator = validate.Default()
 	}
 	if s.vocab == nil {
 		s.vocab = perm.DefaultVocabulary()
@@ -148,10 +155,10 @@ func fromMicros(us int64) time.Time { return rbac.StoreTime(time.UnixMicro(us)) 
 func (s *Store) binding(r *record) rbac.Binding {
 	return rbac.Binding{
 		ID:           r.id,
-		RoleID:       s.roles.keys[r.role].id,
-		UserID:       s.users.keys[r.user].id,
+		RoleID:       s.byRole.keys[r.role].id,
+		UserID:       s.byUser.keys[r.user].id,
 		ResourceType: rtNames[r.rt],
-		ResourceID:   s.resources.keys[r.res].id,
+		ResourceID:   s.byResource.keys[r.res].id,
 		CreatedAt:    fromMicros(r.created),
 		UpdatedAt:    fromMicros(r.updated),
 	}
@@ -165,84 +172,120 @@ func done(ctx context.Context) error {
 	return nil
 }
 
-// lockLive takes the write lock and returns nil, unless ctx has ended by
-// the time the lock is taken: then it returns ctx's error, without the
-// lock.
-func (s *Store) lockLive(ctx context.Context) error {
-	s.mu.Lock()
-	if err := done(ctx); err != nil {
-		s.mu.Unlock()
+// pending is the change a write recorded under mu, with its revision
+// (0 when the write changed nothing), for the subscribers: a write's
+// locked part returns it, and the method hands it out with publish once
+// mu is released, since subscribers may call the store.
+type pending struct {
+	rev uint64
+	c   changeRec
+}
+
+// log records c in the change log. The caller holds mu for writing.
+func (s *Store) log(c changeRec) pending { return pending{rev: s.record(c), c: c} }
+
+// publish hands a write's change to the subscribers, if it made one. The
+// caller holds no lock of the store.
+func (p *pending) publish(s *Store) {
+	if p.rev != 0 {
+		s.publish(p.rev, &p.c)
+	}
+}
+
+// write runs locked, the part of a write that reads and changes the
+// store, under the write lock, unless ctx is done by the time the lock is
+// taken (a context cancelled while waiting writes nothing). Once the
+// lock is released, it hands the change that locked recorded, if any, to
+// the subscribers.
+func (s *Store) write(ctx context.Context, locked func() (pending, error)) error {
+	p, err := s.writeLocked(ctx, locked)
+	if err != nil {
 		return err
 	}
+	p.publish(s)
 	return nil
 }
 
-// Create stores a new binding; see [store.Store.Create].
-func (s *Store) Create(ctx context.Context, nb rbac.NewBinding) (rbac.Binding, error) {
-	nb, err := s.v.NewBinding(nb)
-	if err != nil {
-		return rbac.Binding{}, err
-	}
+// writeLocked is the locked part of write.
+func (s *Store) writeLocked(ctx context.Context, locked func() (pending, error)) (pending, error) {
 	s.mu.Lock()
-	b, c, err := s.create(ctx, nb)
+	defer s.mu.Unlock()
+	if err := done(ctx); err != nil {
+		return pending{}, err
+	}
+	return locked()
+}
+
+// Create stores a new binding; see [store.Store.Create]. It and
+// ChangeRole, the hot writes, spell out what write does, so that they
+// return the binding without a closure.
+
+func (s *Store) Create(ctx context.Context, nb rbac.NewBinding) (rbac.Binding, error) {
+	nb, err := s.validator.NewBinding(nb)
 	if err != nil {
-		s.mu.Unlock()
 		return rbac.Binding{}, err
 	}
-	s.commit(c)
+	b, p, err := s.createLocked(ctx, nb)
+	if err != nil {
+		return rbac.Binding{}, err
+	}
+	p.publish(s)
 	return b, nil
 }
 
-// create is Create under mu, held for writing.
-func (s *Store) create(ctx context.Context, nb rbac.NewBinding) (rbac.Binding, changeRec, error) {
+// createLocked is the locked part of Create.
+func (s *Store) createLocked(ctx context.Context, nb rbac.NewBinding) (rbac.Binding, pending, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	// Checked under the lock: a context cancelled while waiting for it
 	// writes nothing.
 	if err := done(ctx); err != nil {
-		return rbac.Binding{}, changeRec{}, err
+		return rbac.Binding{}, pending{}, err
 	}
-	user, uok := s.users.lookup(nb.UserID)
-	res, rok := s.resources.lookup(nb.ResourceID)
-	if uok && rok {
-		if slot, dup := s.pairs[pairOf(user, res)]; dup {
-			return rbac.Binding{}, changeRec{}, fmt.Errorf("memstore: %w: user %s already has a binding on %s %s (role binding %s)",
-				rbac.ErrConflict, nb.UserID, nb.ResourceType, nb.ResourceID, s.recs.at(slot).id)
-		}
-	}
+	// The order of checks of the contract: the role (404), then the
+	// (user, resource) slot (409).
 	if !s.roleExists(nb.RoleID) {
-		return rbac.Binding{}, changeRec{}, roleNotFound(nb.RoleID)
+		return rbac.Binding{}, pending{}, core.RoleNotFound(nb.RoleID)
+	}
+	user, uok := s.byUser.lookup(nb.UserID)
+	res, rok := s.byResource.lookup(nb.ResourceID)
+	if uok && rok {
+		if _, dup := s.pairSlots[pairOf(user, res)]; dup {
+			return rbac.Binding{}, pending{}, core.SlotTaken(nb.UserID, nb.ResourceType, nb.ResourceID)
+		}
 	}
 	id, err := s.newID()
 	if err != nil {
-		return rbac.Binding{}, changeRec{}, err
+		return rbac.Binding{}, pending{}, err
 	}
 	now := s.stamp()
 	s.seq++
-	slot := s.recs.alloc()
-	r := s.recs.at(slot)
+	slot := s.bindings.alloc()
+	r := s.bindings.at(slot)
 	*r = record{
 		id:      id,
 		seq:     s.seq,
 		created: now,
 		updated: now,
-		user:    s.users.acquire(nb.UserID),
-		res:     s.resources.acquire(nb.ResourceID),
-		role:    s.roles.acquire(nb.RoleID),
+		user:    s.byUser.acquire(nb.UserID),
+		res:     s.byResource.acquire(nb.ResourceID),
+		role:    s.byRole.acquire(nb.RoleID),
 		rt:      rtOf(nb.ResourceType),
 	}
 	e := entry{seq: r.seq, slot: slot}
-	s.all[r.rt].insert(e)
-	s.users.keys[r.user].lists[r.rt].insert(e)
-	s.resources.keys[r.res].lists[r.rt].insert(e)
-	s.roles.keys[r.role].lists[r.rt].insert(e)
-	s.byID[id] = slot
-	s.pairs[pairOf(r.user, r.res)] = slot
-	return s.binding(r), s.bindingChange(store.BindingCreated, r, now), nil
+	s.byType[r.rt].insert(e)
+	s.byUser.keys[r.user].lists[r.rt].insert(e)
+	s.byResource.keys[r.res].lists[r.rt].insert(e)
+	s.byRole.keys[r.role].lists[r.rt].insert(e)
+	s.bindingSlots[id] = slot
+	s.pairSlots[pairOf(r.user, r.res)] = slot
+	return s.binding(r), s.log(s.bindingChange(store.BindingCreated, r, now)), nil
 }
 
 // newID returns a binding ID that this store has never handed out. The
 // caller holds mu.
 func (s *Store) newID() (string, error) {
-	return s.fresh(ids.RoleBinding, &s.lastID, func(id string) bool { _, used := s.byID[id]; return used })
+	return s.fresh(ids.RoleBinding, &s.lastID, func(id string) bool { _, used := s.bindingSlots[id]; return used })
 }
 
 // fresh returns a new ID of kind k that this store has never handed out.
@@ -252,7 +295,7 @@ func (s *Store) newID() (string, error) {
 // never come back, whatever the system clock does. The caller holds mu.
 func (s *Store) fresh(k ids.Kind, last *[]byte, used func(string) bool) (string, error) {
 	for range 3 {
-		id, err := s.v.Types().NewID(k)
+		id, err := s.validator.Types().NewID(k)
 		if err != nil {
 			return "", fmt.Errorf("memstore: %w", err)
 		}
@@ -291,13 +334,9 @@ func numLess(a, b []byte) bool {
 	return bytes.Compare(a, b) < 0
 }
 
-func notFound(id string) error {
-	return fmt.Errorf("memstore: %w: role binding %s", rbac.ErrNotFound, id)
-}
-
 // Get returns the binding with the given ID; see [store.Store.Get].
 func (s *Store) Get(ctx context.Context, id string) (rbac.Binding, error) {
-	id, err := s.v.BindingID(id)
+	id, err := s.validator.BindingID(id)
 	if err != nil {
 		return rbac.Binding{}, err
 	}
@@ -306,98 +345,94 @@ func (s *Store) Get(ctx context.Context, id string) (rbac.Binding, error) {
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	slot, ok := s.byID[id]
+	slot, ok := s.bindingSlots[id]
 	if !ok {
-		return rbac.Binding{}, notFound(id)
+		return rbac.Binding{}, core.BindingNotFound(id)
 	}
-	return s.binding(s.recs.at(slot)), nil
+	return s.binding(s.bindings.at(slot)), nil
 }
 
 // ChangeRole sets a binding's role; see [store.Store.ChangeRole].
 func (s *Store) ChangeRole(ctx context.Context, id string, c rbac.RoleChange) (rbac.Binding, error) {
-	id, idErr := s.v.BindingID(id)
-	c, cErr := s.v.RoleChange(c)
+	id, idErr := s.validator.BindingID(id)
+	c, cErr := s.validator.RoleChange(c)
 	if err := rbac.JoinInvalid(idErr, cErr); err != nil {
 		return rbac.Binding{}, err
 	}
-	s.mu.Lock()
-	b, ch, changed, err := s.changeRole(ctx, id, c)
-	if !changed {
-		s.mu.Unlock()
-		return b, err
+	b, p, err := s.changeRoleLocked(ctx, id, c)
+	if err != nil {
+		return rbac.Binding{}, err
 	}
-	s.commit(ch)
+	p.publish(s)
 	return b, nil
 }
 
-// changeRole is ChangeRole under mu, held for writing. changed says
-// whether it wrote something (and so made the change ch).
-func (s *Store) changeRole(ctx context.Context, id string, c rbac.RoleChange) (b rbac.Binding, ch changeRec, changed bool, err error) {
+// changeRoleLocked is the locked part of ChangeRole.
+func (s *Store) changeRoleLocked(ctx context.Context, id string, c rbac.RoleChange) (rbac.Binding, pending, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if err := done(ctx); err != nil {
-		return rbac.Binding{}, ch, false, err
+		return rbac.Binding{}, pending{}, err
 	}
-	slot, ok := s.byID[id]
+	// The order of checks of the contract: the binding (404), the new
+	// role (404), the precondition (409), then "no change".
+	slot, ok := s.bindingSlots[id]
 	if !ok {
-		return rbac.Binding{}, ch, false, notFound(id)
+		return rbac.Binding{}, pending{}, core.BindingNotFound(id)
 	}
-	r := s.recs.at(slot)
+	r := s.bindings.at(slot)
+	same := s.byRole.keys[r.role].id == c.RoleID
+	if !same && !s.roleExists(c.RoleID) {
+		return rbac.Binding{}, pending{}, core.RoleNotFound(c.RoleID)
+	}
 	if !c.IfUpdatedAt.IsZero() && c.IfUpdatedAt.UnixMicro() != r.updated {
-		return rbac.Binding{}, ch, false, fmt.Errorf("memstore: %w: role binding %s changed at %s, after the %s the caller saw",
-			rbac.ErrConflict, id, rbac.FormatTime(fromMicros(r.updated)), rbac.FormatTime(c.IfUpdatedAt))
+		return rbac.Binding{}, pending{}, core.BindingChanged(id, fromMicros(r.updated), c.IfUpdatedAt)
 	}
-	if s.roles.keys[r.role].id == c.RoleID {
-		return s.binding(r), ch, false, nil
-	}
-	if !s.roleExists(c.RoleID) {
-		return rbac.Binding{}, ch, false, roleNotFound(c.RoleID)
+	if same {
+		return s.binding(r), pending{}, nil
 	}
 	old := r.role
-	r.role = s.roles.acquire(c.RoleID)
+	r.role = s.byRole.acquire(c.RoleID)
 	e := entry{seq: r.seq, slot: slot}
-	s.roles.keys[old].lists[r.rt].remove(r.seq)
-	s.roles.releaseIfUnused(old)
-	s.roles.keys[r.role].lists[r.rt].insert(e)
-	// UpdatedAt moves forward even when the clock has stepped back, so
-	// that an IfUpdatedAt precondition can never see an old value again.
+	s.byRole.keys[old].lists[r.rt].remove(r.seq)
+	s.byRole.releaseIfUnused(old)
+	s.byRole.keys[r.role].lists[r.rt].insert(e)
 	at := s.stamp()
-	r.updated = max(at, r.updated+1)
-	return s.binding(r), s.bindingChange(store.BindingRoleChanged, r, at), true, nil
+	r.updated = core.NextUpdateMicros(at, r.updated)
+	return s.binding(r), s.log(s.bindingChange(store.BindingRoleChanged, r, at)), nil
 }
 
 // Delete removes a binding; see [store.Store.Delete].
 func (s *Store) Delete(ctx context.Context, id string) error {
-	id, err := s.v.BindingID(id)
+	id, err := s.validator.BindingID(id)
 	if err != nil {
 		return err
 	}
-	if err := s.lockLive(ctx); err != nil {
-		return err
-	}
-	slot, ok := s.byID[id]
-	if !ok {
-		s.mu.Unlock()
-		return notFound(id)
-	}
-	c := s.bindingChange(store.BindingDeleted, s.recs.at(slot), s.stamp())
-	s.remove(slot)
-	s.commit(c)
-	return nil
+	return s.write(ctx, func() (pending, error) {
+		slot, ok := s.bindingSlots[id]
+		if !ok {
+			return pending{}, core.BindingNotFound(id)
+		}
+		c := s.bindingChange(store.BindingDeleted, s.bindings.at(slot), s.stamp())
+		s.remove(slot)
+		return s.log(c), nil
+	})
 }
 
 // remove deletes the binding at slot from every index. The caller holds
 // mu for writing.
 func (s *Store) remove(slot uint32) {
-	r := s.recs.at(slot)
-	s.all[r.rt].remove(r.seq)
-	s.users.keys[r.user].lists[r.rt].remove(r.seq)
-	s.resources.keys[r.res].lists[r.rt].remove(r.seq)
-	s.roles.keys[r.role].lists[r.rt].remove(r.seq)
-	s.users.releaseIfUnused(r.user)
-	s.resources.releaseIfUnused(r.res)
-	s.roles.releaseIfUnused(r.role)
-	delete(s.pairs, pairOf(r.user, r.res))
-	delete(s.byID, r.id)
-	s.recs.release(slot)
+	r := s.bindings.at(slot)
+	s.byType[r.rt].remove(r.seq)
+	s.byUser.keys[r.user].lists[r.rt].remove(r.seq)
+	s.byResource.keys[r.res].lists[r.rt].remove(r.seq)
+	s.byRole.keys[r.role].lists[r.rt].remove(r.seq)
+	s.byUser.releaseIfUnused(r.user)
+	s.byResource.releaseIfUnused(r.res)
+	s.byRole.releaseIfUnused(r.role)
+	delete(s.pairSlots, pairOf(r.user, r.res))
+	delete(s.bindingSlots, r.id)
+	s.bindings.release(slot)
 }
 
 // removeKey deletes every binding of key k in one step. The caller holds
@@ -422,11 +457,11 @@ func (s *Store) removeKey(t *keyTable, k uint32) int {
 // DeleteUserBindings removes every binding of a user; see
 // [store.Store.DeleteUserBindings].
 func (s *Store) DeleteUserBindings(ctx context.Context, userID string) (int, error) {
-	userID, err := s.v.UserID(userID)
+	userID, err := s.validator.UserID(userID)
 	if err != nil {
 		return 0, err
 	}
-	return s.cascade(ctx, &s.users, userID, func(c *changeRec, id string) {
+	return s.cascade(ctx, &s.byUser, userID, func(c *changeRec, id string) {
 		c.kind, c.user = store.UserBindingsDeleted, id
 	})
 }
@@ -434,11 +469,11 @@ func (s *Store) DeleteUserBindings(ctx context.Context, userID string) (int, err
 // DeleteResourceBindings removes every binding on a resource; see
 // [store.Store.DeleteResourceBindings].
 func (s *Store) DeleteResourceBindings(ctx context.Context, rt rbac.ResourceType, resourceID string) (int, error) {
-	resourceID, err := s.v.Resource(rt, resourceID)
+	resourceID, err := s.validator.Resource(rt, resourceID)
 	if err != nil {
 		return 0, err
 	}
-	return s.cascade(ctx, &s.resources, resourceID, func(c *changeRec, id string) {
+	return s.cascade(ctx, &s.byResource, resourceID, func(c *changeRec, id string) {
 		c.kind, c.rt, c.res = store.ResourceBindingsDeleted, rtOf(rt), id
 	})
 }
@@ -446,20 +481,18 @@ func (s *Store) DeleteResourceBindings(ctx context.Context, rt rbac.ResourceType
 // cascade removes every binding under key id of index t in one step and
 // records one change, described by describe from the index's own copy of
 // the ID. A key with no bindings is no change.
-func (s *Store) cascade(ctx context.Context, t *keyTable, id string, describe func(c *changeRec, id string)) (int, error) {
-	if err := s.lockLive(ctx); err != nil {
-		return 0, err
-	}
-	k, ok := t.lookup(id)
-	if !ok {
-		s.mu.Unlock()
-		return 0, nil
-	}
-	c := changeRec{at: s.stamp()}
-	describe(&c, t.keys[k].id)
-	n := s.removeKey(t, k)
-	s.commit(c)
-	return n, nil
+func (s *Store) cascade(ctx context.Context, t *keyTable, id string, describe func(c *changeRec, id string)) (n int, err error) {
+	err = s.write(ctx, func() (pending, error) {
+		k, ok := t.lookup(id)
+		if !ok {
+			return pending{}, nil
+		}
+		c := changeRec{at: s.stamp()}
+		describe(&c, t.keys[k].id)
+		n = s.removeKey(t, k)
+		return s.log(c), nil
+	})
+	return n, err
 }
 
 // List returns one page of bindings; see [store.Store.List].
@@ -471,7 +504,7 @@ func (s *Store) cascade(ctx context.Context, t *keyTable, id string, describe fu
 // resource_type filter costs nothing; without one, the two halves are
 // merged in creation order.
 func (s *Store) List(ctx context.Context, q rbac.ListQuery) (rbac.Page, error) {
-	q, after, err := s.checkList(q)
+	q, after, err := core.CheckList(s.validator, s.cursors, q)
 	if err != nil {
 		return rbac.Page{}, err
 	}
@@ -509,26 +542,26 @@ func (s *Store) List(ctx context.Context, q rbac.ListQuery) (rbac.Page, error) {
 		}
 		return true
 	}
-	if !consider(&s.users, q.UserID, &f.user) ||
-		!consider(&s.resources, q.ResourceID, &f.res) ||
-		!consider(&s.roles, q.RoleID, &f.role) {
+	if !consider(&s.byUser, q.UserID, &f.user) ||
+		!consider(&s.byResource, q.ResourceID, &f.res) ||
+		!consider(&s.byRole, q.RoleID, &f.role) {
 		return rbac.Page{Bindings: []rbac.Binding{}}, nil
 	}
 	if f.user != noKey && f.res != noKey {
 		// At most one binding matches: look it up instead of walking.
 		page := rbac.Page{Bindings: []rbac.Binding{}}
-		if slot, ok := s.pairs[pairOf(f.user, f.res)]; ok {
-			if r := s.recs.at(slot); r.seq > after && f.match(r) {
+		if slot, ok := s.pairSlots[pairOf(f.user, f.res)]; ok {
+			if r := s.bindings.at(slot); r.seq > after && f.match(r) {
 				page.Bindings = append(page.Bindings, s.binding(r))
 			}
 		}
 		return page, nil
 	}
 	if best < 0 {
-		lists[0], lists[1] = &s.all[0], &s.all[1]
-		best = s.all[0].n + s.all[1].n
+		lists[0], lists[1] = &s.byType[0], &s.byType[1]
+		best = s.byType[0].n + s.byType[1].n
 		if f.rt >= 0 {
-			best = s.all[f.rt].n
+			best = s.byType[f.rt].n
 		}
 	}
 	var m merged
@@ -546,7 +579,7 @@ func (s *Store) List(ctx context.Context, q rbac.ListQuery) (rbac.Page, error) {
 			break
 		}
 		m.next()
-		r := s.recs.at(e.slot)
+		r := s.bindings.at(e.slot)
 		if !f.match(r) {
 			continue
 		}
@@ -575,29 +608,4 @@ func (f *filter) match(r *record) bool {
 		(f.res == noKey || r.res == f.res) &&
 		(f.role == noKey || r.role == f.role) &&
 		(f.rt < 0 || int(r.rt) == f.rt)
-}
-
-// checkList validates a list query and reads its cursor, reporting every
-// problem at once. The cursor can only be judged against valid filters,
-// so it is read when the filters are valid, even if the limit is not.
-func (s *Store) checkList(q rbac.ListQuery) (rbac.ListQuery, uint64, error) {
-	q, qErr := s.v.ListQuery(q)
-	var ve *rbac.ValidationError
-	if qErr != nil && (!errors.As(qErr, &ve) || !onlyField(ve, "limit")) {
-		return q, 0, qErr
-	}
-	after, cErr := s.cursors.Decode(q, q.Cursor)
-	if err := rbac.JoinInvalid(qErr, cErr); err != nil {
-		return q, 0, err
-	}
-	return q, after, nil
-}
-
-func onlyField(ve *rbac.ValidationError, field string) bool {
-	for _, fe := range ve.Fields {
-		if fe.Field != field {
-			return false
-		}
-	}
-	return true
 }

@@ -2,11 +2,11 @@ package memstore
 
 import (
 	"context"
-	"fmt"
 	"strings"
 
 	"github.com/rolebind/rbac"
 	"github.com/rolebind/rbac/ids"
+	"github.com/rolebind/rbac/internal/core"
 	"github.com/rolebind/rbac/store"
 )
 
@@ -31,31 +31,28 @@ type resourceFacts struct {
 // projectID checks a project ID argument (field "project_id") and returns
 // its canonical (Model) form.
 func (s *Store) projectID(id string) (string, error) {
-	return s.v.ID("project_id", ids.Project, id)
+	return s.validator.ID("project_id", ids.Project, id)
 }
 
 // SetProjectSpace links a project to its space; see
 // [store.ResourceStore.SetProjectSpace].
 func (s *Store) SetProjectSpace(ctx context.Context, projectID, spaceID string) error {
 	projectID, pErr := s.projectID(projectID)
-	spaceID, sErr := s.v.ID("space_id", ids.Space, spaceID)
+	spaceID, sErr := s.validator.ID("space_id", ids.Space, spaceID)
 	if err := rbac.JoinInvalid(pErr, sErr); err != nil {
 		return err
 	}
-	if err := s.lockLive(ctx); err != nil {
-		return err
-	}
-	f := &s.facts
-	if cur, ok := f.links[projectID]; ok && cur == spaceID {
-		s.mu.Unlock()
-		return nil
-	}
-	// The store keeps its own copies, so that a caller's string that
-	// shares memory with a larger buffer is not kept alive.
-	projectID, spaceID = strings.Clone(projectID), strings.Clone(spaceID)
-	f.links[projectID] = spaceID
-	s.commit(changeRec{kind: store.ProjectSpaceSet, at: s.stamp(), res: projectID, user: spaceID})
-	return nil
+	return s.write(ctx, func() (pending, error) {
+		f := &s.projects
+		if cur, ok := f.links[projectID]; ok && cur == spaceID {
+			return pending{}, nil
+		}
+		// The store keeps its own copies, so that a caller's string that
+		// shares memory with a larger buffer is not kept alive.
+		projectID, spaceID := strings.Clone(projectID), strings.Clone(spaceID)
+		f.links[projectID] = spaceID
+		return s.log(changeRec{kind: store.ProjectSpaceSet, at: s.stamp(), res: projectID, user: spaceID}), nil
+	})
 }
 
 // ProjectSpace returns the space of a project; see
@@ -70,9 +67,9 @@ func (s *Store) ProjectSpace(ctx context.Context, projectID string) (string, err
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	space, ok := s.facts.links[projectID]
+	space, ok := s.projects.links[projectID]
 	if !ok {
-		return "", fmt.Errorf("memstore: %w: no space is set for project %s", rbac.ErrNotFound, projectID)
+		return "", core.NoProjectSpace(projectID)
 	}
 	return space, nil
 }
@@ -84,22 +81,19 @@ func (s *Store) RestrictProject(ctx context.Context, projectID string) error {
 	if err != nil {
 		return err
 	}
-	if err := s.lockLive(ctx); err != nil {
-		return err
-	}
-	f := &s.facts
-	if _, ok := f.byID[projectID]; ok {
-		s.mu.Unlock()
-		return nil
-	}
-	projectID = strings.Clone(projectID)
-	at := s.stamp()
-	f.seq++
-	slot := f.slots.put(restrictRec{project: projectID, at: at, seq: f.seq})
-	f.byID[projectID] = slot
-	f.order.insert(entry{seq: f.seq, slot: slot})
-	s.commit(changeRec{kind: store.ProjectRestricted, at: at, res: projectID})
-	return nil
+	return s.write(ctx, func() (pending, error) {
+		f := &s.projects
+		if _, ok := f.byID[projectID]; ok {
+			return pending{}, nil
+		}
+		projectID := strings.Clone(projectID)
+		at := s.stamp()
+		f.seq++
+		slot := f.slots.put(restrictRec{project: projectID, at: at, seq: f.seq})
+		f.byID[projectID] = slot
+		f.order.insert(entry{seq: f.seq, slot: slot})
+		return s.log(changeRec{kind: store.ProjectRestricted, at: at, res: projectID}), nil
+	})
 }
 
 // UnrestrictProject lifts a restriction; see
@@ -109,29 +103,25 @@ func (s *Store) UnrestrictProject(ctx context.Context, projectID string) error {
 	if err != nil {
 		return err
 	}
-	if err := s.lockLive(ctx); err != nil {
-		return err
-	}
-	f := &s.facts
-	slot, ok := f.byID[projectID]
-	if !ok {
-		s.mu.Unlock()
-		return fmt.Errorf("memstore: %w: project %s is not restricted", rbac.ErrNotFound, projectID)
-	}
-	rec := f.slots.items[slot]
-	delete(f.byID, projectID)
-	f.order.remove(rec.seq)
-	f.slots.release(slot)
-	s.commit(changeRec{kind: store.ProjectUnrestricted, at: s.stamp(), res: rec.project})
-	return nil
+	return s.write(ctx, func() (pending, error) {
+		f := &s.projects
+		slot, ok := f.byID[projectID]
+		if !ok {
+			return pending{}, core.NotRestricted(projectID)
+		}
+		rec := f.slots.items[slot]
+		delete(f.byID, projectID)
+		f.order.remove(rec.seq)
+		f.slots.release(slot)
+		return s.log(changeRec{kind: store.ProjectUnrestricted, at: s.stamp(), res: rec.project}), nil
+	})
 }
 
 // ListRestricted returns one page of restricted projects; see
 // [store.ResourceStore.ListRestricted].
 func (s *Store) ListRestricted(ctx context.Context, q rbac.RestrictedQuery) (rbac.RestrictedPage, error) {
-	q, qErr := s.v.RestrictedQuery(q)
-	after, cErr := s.cursors.Decode(store.RestrictedCursorQuery(), q.Cursor)
-	if err := rbac.JoinInvalid(qErr, cErr); err != nil {
+	q, after, err := core.CheckRestrictedQuery(s.validator, s.cursors, q)
+	if err != nil {
 		return rbac.RestrictedPage{}, err
 	}
 	if err := done(ctx); err != nil {
@@ -139,7 +129,7 @@ func (s *Store) ListRestricted(ctx context.Context, q rbac.RestrictedQuery) (rba
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	f := &s.facts
+	f := &s.projects
 	page := rbac.RestrictedPage{Projects: []rbac.Restriction{}}
 	var last uint64
 	for it := f.order.after(after); ; it.next() {

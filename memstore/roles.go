@@ -2,11 +2,11 @@ package memstore
 
 import (
 	"context"
-	"fmt"
 	"slices"
 
 	"github.com/rolebind/rbac"
 	"github.com/rolebind/rbac/ids"
+	"github.com/rolebind/rbac/internal/core"
 	"github.com/rolebind/rbac/perm"
 	"github.com/rolebind/rbac/store"
 )
@@ -65,7 +65,7 @@ func copyRole(r *rbac.Role) rbac.Role {
 // addRole stores r, which is new, at the end of the creation order. The
 // caller holds mu for writing.
 func (s *Store) addRole(r *rbac.Role) {
-	t := &s.rolesByID
+	t := &s.roles
 	t.seq++
 	slot := t.slots.put(roleRec{role: r, seq: t.seq})
 	t.byID[r.ID] = slot
@@ -78,7 +78,7 @@ func (s *Store) addRole(r *rbac.Role) {
 // programming error and panics, as a bad regular expression given to
 // regexp.MustCompile does.
 func (s *Store) loadCatalogue(catalogue []rbac.Role) {
-	catalogue, err := perm.CheckCatalogue(catalogue, s.vocab, s.v.Types())
+	catalogue, err := perm.CheckCatalogue(catalogue, s.vocab, s.validator.Types())
 	if err != nil {
 		panic(err.Error())
 	}
@@ -93,59 +93,45 @@ func (s *Store) loadCatalogue(catalogue []rbac.Role) {
 // is a map lookup and allocates nothing: it is on the path of every
 // binding create. The caller holds mu.
 func (s *Store) roleExists(id string) bool {
-	_, ok := s.rolesByID.byID[id]
+	_, ok := s.roles.byID[id]
 	return ok
-}
-
-func roleNotFound(id string) error {
-	return fmt.Errorf("memstore: %w: role %s", rbac.ErrNotFound, id)
 }
 
 // roleID checks a role ID argument (field "id").
 func (s *Store) roleID(id string) (string, error) {
-	return s.v.ID("id", ids.Role, id)
-}
-
-func forbidPredefined() error {
-	return rbac.Invalid("id", rbac.ReasonForbidden, "is a predefined role, which cannot be changed or deleted")
+	return s.validator.ID("id", ids.Role, id)
 }
 
 // newRoleID returns a role ID this store has never handed out, as newID
 // does for bindings. The caller holds mu.
 func (s *Store) newRoleID() (string, error) {
-	t := &s.rolesByID
+	t := &s.roles
 	return s.fresh(ids.Role, &t.lastID, func(id string) bool { _, used := t.byID[id]; return used })
-}
-
-func nameTaken(name string) error {
-	return fmt.Errorf("memstore: %w: a role named %q already exists", rbac.ErrConflict, name)
 }
 
 // CreateRole stores a new custom role; see [store.RoleStore.CreateRole].
 func (s *Store) CreateRole(ctx context.Context, nr rbac.NewRole) (rbac.Role, error) {
-	nr, err := s.v.NewRole(s.vocab, nr)
+	nr, err := s.validator.NewRole(s.vocab, nr)
 	if err != nil {
 		return rbac.Role{}, err
 	}
-	if err := s.lockLive(ctx); err != nil {
-		return rbac.Role{}, err
-	}
-	if _, taken := s.rolesByID.names[nr.Name]; taken {
-		s.mu.Unlock()
-		return rbac.Role{}, nameTaken(nr.Name)
-	}
-	id, err := s.newRoleID()
-	if err != nil {
-		s.mu.Unlock()
-		return rbac.Role{}, err
-	}
-	at := s.stamp()
-	now := fromMicros(at)
-	r := &rbac.Role{ID: id, Name: nr.Name, Description: nr.Description, Permissions: nr.Permissions, CreatedAt: now, UpdatedAt: now}
-	s.addRole(r)
-	out := copyRole(r)
-	s.commit(changeRec{kind: store.RoleCreated, at: at, r: r})
-	return out, nil
+	var out rbac.Role
+	err = s.write(ctx, func() (pending, error) {
+		if _, taken := s.roles.names[nr.Name]; taken {
+			return pending{}, core.NameTaken(nr.Name)
+		}
+		id, err := s.newRoleID()
+		if err != nil {
+			return pending{}, err
+		}
+		at := s.stamp()
+		now := fromMicros(at)
+		r := &rbac.Role{ID: id, Name: nr.Name, Description: nr.Description, Permissions: nr.Permissions, CreatedAt: now, UpdatedAt: now}
+		s.addRole(r)
+		out = copyRole(r)
+		return s.log(changeRec{kind: store.RoleCreated, at: at, r: r}), nil
+	})
+	return out, err
 }
 
 // GetRole returns a role; see [store.RoleStore.GetRole].
@@ -159,70 +145,54 @@ func (s *Store) GetRole(ctx context.Context, id string) (rbac.Role, error) {
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	slot, ok := s.rolesByID.byID[id]
+	slot, ok := s.roles.byID[id]
 	if !ok {
-		return rbac.Role{}, roleNotFound(id)
+		return rbac.Role{}, core.RoleNotFound(id)
 	}
-	return copyRole(s.rolesByID.slots.items[slot].role), nil
+	return copyRole(s.roles.slots.items[slot].role), nil
 }
 
 // UpdateRole updates a custom role; see [store.RoleStore.UpdateRole].
 func (s *Store) UpdateRole(ctx context.Context, id string, u rbac.RoleUpdate) (rbac.Role, error) {
 	id, idErr := s.roleID(id)
-	u, uErr := s.v.RoleUpdate(s.vocab, u)
+	u, uErr := s.validator.RoleUpdate(s.vocab, u)
 	if err := rbac.JoinInvalid(idErr, uErr); err != nil {
 		return rbac.Role{}, err
 	}
-	if err := s.lockLive(ctx); err != nil {
-		return rbac.Role{}, err
-	}
-	t := &s.rolesByID
-	slot, ok := t.byID[id]
-	if !ok {
-		s.mu.Unlock()
-		return rbac.Role{}, roleNotFound(id)
-	}
-	rec := &t.slots.items[slot]
-	old := rec.role
-	switch {
-	case old.Predefined:
-		s.mu.Unlock()
-		return rbac.Role{}, forbidPredefined()
-	case !u.IfUpdatedAt.IsZero() && !u.IfUpdatedAt.Equal(old.UpdatedAt):
-		s.mu.Unlock()
-		return rbac.Role{}, fmt.Errorf("memstore: %w: role %s changed at %s, after the %s the caller saw",
-			rbac.ErrConflict, id, rbac.FormatTime(old.UpdatedAt), rbac.FormatTime(u.IfUpdatedAt))
-	}
-	next := *old
-	if u.Name != nil {
-		next.Name = *u.Name
-	}
-	if u.Description != nil {
-		next.Description = *u.Description
-	}
-	if u.Permissions != nil {
-		next.Permissions = u.Permissions
-	}
-	if next.Name == old.Name && next.Description == old.Description && slices.Equal(next.Permissions, old.Permissions) {
-		out := copyRole(old)
-		s.mu.Unlock()
-		return out, nil
-	}
-	if next.Name != old.Name {
-		if _, taken := t.names[next.Name]; taken {
-			s.mu.Unlock()
-			return rbac.Role{}, nameTaken(next.Name)
+	var out rbac.Role
+	err := s.write(ctx, func() (pending, error) {
+		t := &s.roles
+		slot, ok := t.byID[id]
+		if !ok {
+			return pending{}, core.RoleNotFound(id)
 		}
-		delete(t.names, old.Name)
-		t.names[next.Name] = id
-	}
-	at := max(s.stamp(), old.UpdatedAt.UnixMicro()+1)
-	next.UpdatedAt = fromMicros(at)
-	next.Permissions = slices.Clone(next.Permissions)
-	rec.role = &next
-	out := copyRole(&next)
-	s.commit(changeRec{kind: store.RoleUpdated, at: at, r: &next})
-	return out, nil
+		rec := &t.slots.items[slot]
+		old := rec.role
+		switch {
+		case old.Predefined:
+			return pending{}, core.PredefinedRole()
+		case !u.IfUpdatedAt.IsZero() && !u.IfUpdatedAt.Equal(old.UpdatedAt):
+			return pending{}, core.RoleChanged(id, old.UpdatedAt, u.IfUpdatedAt)
+		}
+		next, changed := core.MergeRole(*old, u)
+		if !changed {
+			out = copyRole(old)
+			return pending{}, nil
+		}
+		if next.Name != old.Name {
+			if _, taken := t.names[next.Name]; taken {
+				return pending{}, core.NameTaken(next.Name)
+			}
+			delete(t.names, old.Name)
+			t.names[next.Name] = id
+		}
+		at := core.NextUpdateMicros(s.stamp(), old.UpdatedAt.UnixMicro())
+		next.UpdatedAt = fromMicros(at)
+		rec.role = &next
+		out = copyRole(&next)
+		return s.log(changeRec{kind: store.RoleUpdated, at: at, r: &next}), nil
+	})
+	return out, err
 }
 
 // DeleteRole deletes a custom role that has no bindings; see
@@ -234,38 +204,31 @@ func (s *Store) DeleteRole(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	if err := s.lockLive(ctx); err != nil {
-		return err
-	}
-	t := &s.rolesByID
-	slot, ok := t.byID[id]
-	if !ok {
-		s.mu.Unlock()
-		return roleNotFound(id)
-	}
-	rec := t.slots.items[slot]
-	if rec.role.Predefined {
-		s.mu.Unlock()
-		return forbidPredefined()
-	}
-	if k, bound := s.roles.lookup(id); bound {
-		n := s.roles.keys[k].len()
-		s.mu.Unlock()
-		return fmt.Errorf("memstore: %w: role %s still has %d bindings", rbac.ErrConflict, id, n)
-	}
-	delete(t.byID, id)
-	delete(t.names, rec.role.Name)
-	t.order.remove(rec.seq)
-	t.slots.release(slot)
-	s.commit(changeRec{kind: store.RoleDeleted, at: s.stamp(), r: rec.role})
-	return nil
+	return s.write(ctx, func() (pending, error) {
+		t := &s.roles
+		slot, ok := t.byID[id]
+		if !ok {
+			return pending{}, core.RoleNotFound(id)
+		}
+		rec := t.slots.items[slot]
+		if rec.role.Predefined {
+			return pending{}, core.PredefinedRole()
+		}
+		if _, bound := s.byRole.lookup(id); bound {
+			return pending{}, core.RoleBound(id)
+		}
+		delete(t.byID, id)
+		delete(t.names, rec.role.Name)
+		t.order.remove(rec.seq)
+		t.slots.release(slot)
+		return s.log(changeRec{kind: store.RoleDeleted, at: s.stamp(), r: rec.role}), nil
+	})
 }
 
 // ListRoles returns one page of roles; see [store.RoleStore.ListRoles].
 func (s *Store) ListRoles(ctx context.Context, q rbac.RoleQuery) (rbac.RolePage, error) {
-	q, qErr := s.v.RoleQuery(q)
-	after, cErr := s.cursors.Decode(store.RoleCursorQuery(), q.Cursor)
-	if err := rbac.JoinInvalid(qErr, cErr); err != nil {
+	q, after, err := core.CheckRoleQuery(s.validator, s.cursors, q)
+	if err != nil {
 		return rbac.RolePage{}, err
 	}
 	if err := done(ctx); err != nil {
@@ -275,7 +238,7 @@ func (s *Store) ListRoles(ctx context.Context, q rbac.RoleQuery) (rbac.RolePage,
 	defer s.mu.RUnlock()
 	page := rbac.RolePage{Roles: []rbac.Role{}}
 	var last uint64
-	for it := s.rolesByID.order.after(after); ; it.next() {
+	for it := s.roles.order.after(after); ; it.next() {
 		e, ok := it.peek()
 		if !ok {
 			break
@@ -285,7 +248,7 @@ func (s *Store) ListRoles(ctx context.Context, q rbac.RoleQuery) (rbac.RolePage,
 			page.NextCursor = s.cursors.Encode(store.RoleCursorQuery(), last)
 			break
 		}
-		page.Roles = append(page.Roles, copyRole(s.rolesByID.slots.items[e.slot].role))
+		page.Roles = append(page.Roles, copyRole(s.roles.slots.items[e.slot].role))
 		last = e.seq
 	}
 	return page, nil
