@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/rolebind/rbac"
+	"github.com/rolebind/rbac/internal/core"
 	"github.com/rolebind/rbac/store"
 )
 
@@ -163,7 +164,7 @@ func (r runner) createBatch(ctx context.Context, nbs []rbac.NewBinding, opts Bat
 			roles[id] = exists
 		}
 		if !exists {
-			results[i] = BatchResult{Err: roleNotFound(id)}
+			results[i] = BatchResult{Err: core.RoleNotFound(id)}
 			continue
 		}
 		valid = append(valid, i)
@@ -279,8 +280,7 @@ func (r runner) insertChunk(ctx context.Context, results []BatchResult, chunk []
 		}
 		for _, i := range chunk {
 			if b := results[i].Binding; !inserted[b.ID] {
-				results[i] = BatchResult{Err: fmt.Errorf("sqlstore: user already has a role binding on %s %s: %w",
-					b.ResourceType, b.ResourceID, rbac.ErrConflict)}
+				results[i] = BatchResult{Err: core.SlotTaken(b.UserID, b.ResourceType, b.ResourceID)}
 			}
 		}
 		return nil

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/rolebind/rbac"
+	"github.com/rolebind/rbac/internal/core"
 	"github.com/rolebind/rbac/store"
 )
 
@@ -241,10 +242,6 @@ func internal(op string, err error) error {
 	return fmt.Errorf("sqlstore: %s: %w", op, err)
 }
 
-func notFound(id string) error {
-	return fmt.Errorf("sqlstore: role binding %s: %w", id, rbac.ErrNotFound)
-}
-
 // nowTime is the store's clock in the form every timestamp is kept in.
 func (r runner) nowTime() time.Time { return rbac.StoreTime(r.s.now()) }
 
@@ -264,7 +261,7 @@ func (r runner) create(ctx context.Context, nb rbac.NewBinding) (rbac.Binding, e
 		if err != nil {
 			if r.s.d.isForeignKey(err) && r.s.d == PostgreSQL {
 				// The role went between the check and the insert.
-				return rbac.Binding{}, roleNotFound(nb.RoleID)
+				return rbac.Binding{}, core.RoleNotFound(nb.RoleID)
 			}
 			if r.s.d.classify(err) == errUnique {
 				if attempt < 3 && r.canRetryStatement() {
@@ -283,15 +280,16 @@ func (r runner) create(ctx context.Context, nb rbac.NewBinding) (rbac.Binding, e
 			return rbac.Binding{}, internal("create", err)
 		}
 		if n == 0 {
+			// The order of checks of the contract: the role (404)
+			// before the (user, resource) slot (409).
 			var roles int
 			if err := r.queryRow(ctx, r.s.q.roleMissing, []any{nb.RoleID}, &roles); err != nil {
 				return rbac.Binding{}, internal("create", err)
 			}
 			if roles == 0 {
-				return rbac.Binding{}, roleNotFound(nb.RoleID)
+				return rbac.Binding{}, core.RoleNotFound(nb.RoleID)
 			}
-			return rbac.Binding{}, fmt.Errorf("sqlstore: user already has a role binding on %s %s: %w",
-				nb.ResourceType, nb.ResourceID, rbac.ErrConflict)
+			return rbac.Binding{}, core.SlotTaken(nb.UserID, nb.ResourceType, nb.ResourceID)
 		}
 		b := rbac.Binding{
 			ID:           id,
@@ -318,7 +316,7 @@ func (r runner) get(ctx context.Context, id string) (rbac.Binding, error) {
 	var sc scanned
 	err := r.queryRow(ctx, r.s.q.get, []any{id}, sc.dest()...)
 	if errors.Is(err, sql.ErrNoRows) {
-		return rbac.Binding{}, notFound(id)
+		return rbac.Binding{}, core.BindingNotFound(id)
 	}
 	if err != nil {
 		return rbac.Binding{}, internal("get", err)
@@ -335,34 +333,36 @@ func (r runner) changeRole(ctx context.Context, id string, c rbac.RoleChange) (r
 	var seq int64
 	err := r.queryRow(ctx, r.s.q.getForUpdate, []any{id}, append([]any{&seq}, sc.dest()...)...)
 	if errors.Is(err, sql.ErrNoRows) {
-		return rbac.Binding{}, notFound(id)
+		return rbac.Binding{}, core.BindingNotFound(id)
 	}
 	if err != nil {
 		return rbac.Binding{}, internal("change role", err)
 	}
 	b := sc.binding()
-	if !c.IfUpdatedAt.IsZero() && !c.IfUpdatedAt.Equal(b.UpdatedAt) {
-		return rbac.Binding{}, fmt.Errorf("sqlstore: role binding %s changed at %s, after %s: %w",
-			id, rbac.FormatTime(b.UpdatedAt), rbac.FormatTime(c.IfUpdatedAt), rbac.ErrConflict)
+	// The order of checks of the contract: the binding (404), the new
+	// role (404), the precondition (409), then "no change". The binding's
+	// own role exists (a bound role cannot be deleted), so only a new one
+	// is looked up.
+	same := b.RoleID == c.RoleID
+	if !same {
+		ok, err := r.roleExists(ctx, c.RoleID)
+		if err != nil {
+			return rbac.Binding{}, internal("change role", err)
+		}
+		if !ok {
+			return rbac.Binding{}, core.RoleNotFound(c.RoleID)
+		}
 	}
-	if b.RoleID == c.RoleID {
+	if !c.IfUpdatedAt.IsZero() && !c.IfUpdatedAt.Equal(b.UpdatedAt) {
+		return rbac.Binding{}, core.BindingChanged(id, b.UpdatedAt, c.IfUpdatedAt)
+	}
+	if same {
 		return b, nil
 	}
-	// UpdatedAt moves forward even when the clock stepped back.
-	next := r.nowTime()
-	if !next.After(b.UpdatedAt) {
-		next = b.UpdatedAt.Add(time.Microsecond)
-	}
-	ok, err := r.roleExists(ctx, c.RoleID)
-	if err != nil {
-		return rbac.Binding{}, internal("change role", err)
-	}
-	if !ok {
-		return rbac.Binding{}, roleNotFound(c.RoleID)
-	}
+	next := core.NextUpdate(r.s.now(), b.UpdatedAt)
 	if _, err := r.exec(ctx, r.s.q.setRole, c.RoleID, micros(next), seq); err != nil {
 		if r.s.d.isForeignKey(err) {
-			return rbac.Binding{}, roleNotFound(c.RoleID)
+			return rbac.Binding{}, core.RoleNotFound(c.RoleID)
 		}
 		return rbac.Binding{}, internal("change role", err)
 	}
@@ -378,7 +378,7 @@ func (r runner) delete(ctx context.Context, id string) error {
 	var sc scanned
 	err := r.queryRow(ctx, r.s.q.delete, []any{id}, sc.dest()...)
 	if errors.Is(err, sql.ErrNoRows) {
-		return notFound(id)
+		return core.BindingNotFound(id)
 	}
 	if err != nil {
 		return internal("delete", err)
@@ -410,13 +410,10 @@ func (r runner) deleteWhere(ctx context.Context, op string, ch store.Change, que
 	return int(n), nil
 }
 
-// list reads one page of a validated query. It asks for one row more than
-// the limit to learn whether there is another page.
-func (r runner) list(ctx context.Context, q rbac.ListQuery) (rbac.Page, error) {
-	after, err := r.s.cursors.Decode(q, q.Cursor)
-	if err != nil {
-		return rbac.Page{}, err
-	}
+// list reads one page of a query checked by core.CheckList, after the
+// sequence number its cursor carries. It asks for one row more than the
+// limit to learn whether there is another page.
+func (r runner) list(ctx context.Context, q rbac.ListQuery, after uint64) (rbac.Page, error) {
 	if after > math.MaxInt64 {
 		after = math.MaxInt64
 	}
@@ -442,7 +439,7 @@ func (r runner) list(ctx context.Context, q rbac.ListQuery) (rbac.Page, error) {
 	args = append(args, q.Limit+1)
 	page := rbac.Page{Bindings: make([]rbac.Binding, 0, q.Limit)}
 	var last int64
-	err = r.query(ctx, r.s.q.list[mask], args, func(rows *sql.Rows) error {
+	err := r.query(ctx, r.s.q.list[mask], args, func(rows *sql.Rows) error {
 		if len(page.Bindings) == q.Limit {
 			page.HasMore = true
 			return nil

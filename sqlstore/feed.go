@@ -19,7 +19,7 @@ import (
 // feed keeps when [Options].ChangeRetention is 0. A follower that falls
 // further behind than that (a process that was down for a long time)
 // gets a [*store.CompactedError] and loads a snapshot instead.
-const DefaultChangeRetention = 100_000
+const DefaultChangeRetention = store.DefaultChangeRetention
 
 // pruneEvery is how often, in revisions, a write prunes the change log
 // down to the retention: once per so many writes, so that the delete is

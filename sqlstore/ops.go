@@ -5,6 +5,7 @@ import (
 	"database/sql"
 
 	"github.com/rolebind/rbac"
+	"github.com/rolebind/rbac/internal/core"
 	"github.com/rolebind/rbac/store"
 )
 
@@ -77,7 +78,7 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 
 // List implements [store.Store].
 func (s *Store) List(ctx context.Context, q rbac.ListQuery) (p rbac.Page, err error) {
-	q, err = s.v.ListQuery(q)
+	q, after, err := core.CheckList(s.v, s.cursors, q)
 	if err != nil {
 		return rbac.Page{}, err
 	}
@@ -85,7 +86,7 @@ func (s *Store) List(ctx context.Context, q rbac.ListQuery) (p rbac.Page, err er
 		return rbac.Page{}, internal("list", err)
 	}
 	err = s.read(ctx, func(r runner) (err error) {
-		p, err = r.list(ctx, q)
+		p, err = r.list(ctx, q, after)
 		return err
 	})
 	return p, err

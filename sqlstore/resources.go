@@ -4,11 +4,11 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 	"math"
 
 	"github.com/rolebind/rbac"
 	"github.com/rolebind/rbac/ids"
+	"github.com/rolebind/rbac/internal/core"
 	"github.com/rolebind/rbac/store"
 )
 
@@ -90,7 +90,7 @@ func (s *Store) ProjectSpace(ctx context.Context, projectID string) (string, err
 	var space string
 	err = s.retry(ctx, func() error { return s.pool().queryRow(ctx, s.resq.getSpace, []any{projectID}, &space) })
 	if errors.Is(err, sql.ErrNoRows) {
-		return "", fmt.Errorf("sqlstore: no space is set for project %s: %w", projectID, rbac.ErrNotFound)
+		return "", core.NoProjectSpace(projectID)
 	}
 	if err != nil {
 		return "", internal("project space", err)
@@ -138,7 +138,7 @@ func (s *Store) UnrestrictProject(ctx context.Context, projectID string) error {
 			return internal("unrestrict project", err)
 		}
 		if n == 0 {
-			return fmt.Errorf("sqlstore: project %s is not restricted: %w", projectID, rbac.ErrNotFound)
+			return core.NotRestricted(projectID)
 		}
 		return r.record(ctx, store.Change{Kind: store.ProjectUnrestricted, At: r.nowTime(), ProjectID: projectID})
 	})
@@ -148,9 +148,8 @@ func (s *Store) UnrestrictProject(ctx context.Context, projectID string) error {
 // ListRestricted returns one page of restricted projects; see
 // [store.ResourceStore.ListRestricted].
 func (s *Store) ListRestricted(ctx context.Context, q rbac.RestrictedQuery) (rbac.RestrictedPage, error) {
-	q, qErr := s.v.RestrictedQuery(q)
-	after, cErr := s.cursors.Decode(store.RestrictedCursorQuery(), q.Cursor)
-	if err := rbac.JoinInvalid(qErr, cErr); err != nil {
+	q, after, err := core.CheckRestrictedQuery(s.v, s.cursors, q)
+	if err != nil {
 		return rbac.RestrictedPage{}, err
 	}
 	if err := ctx.Err(); err != nil {
@@ -158,7 +157,7 @@ func (s *Store) ListRestricted(ctx context.Context, q rbac.RestrictedQuery) (rba
 	}
 	after = min(after, math.MaxInt64)
 	var page rbac.RestrictedPage
-	err := s.retry(ctx, func() error {
+	err = s.retry(ctx, func() error {
 		page = rbac.RestrictedPage{Projects: make([]rbac.Restriction, 0, q.Limit)}
 		var last int64
 		err := s.pool().query(ctx, s.resq.listRestricted, []any{int64(after), q.Limit + 1}, func(rows *sql.Rows) error {

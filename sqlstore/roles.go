@@ -15,6 +15,7 @@ import (
 
 	"github.com/rolebind/rbac"
 	"github.com/rolebind/rbac/ids"
+	"github.com/rolebind/rbac/internal/core"
 	"github.com/rolebind/rbac/store"
 )
 
@@ -103,18 +104,6 @@ func (r runner) roleExists(ctx context.Context, id string) (bool, error) {
 	return n > 0, err
 }
 
-func roleNotFound(id string) error {
-	return fmt.Errorf("sqlstore: role %s: %w", id, rbac.ErrNotFound)
-}
-
-func nameTaken(name string) error {
-	return fmt.Errorf("sqlstore: a role named %q already exists: %w", name, rbac.ErrConflict)
-}
-
-func forbidPredefined() error {
-	return rbac.Invalid("id", rbac.ReasonForbidden, "is a predefined role, which cannot be changed or deleted")
-}
-
 // keyShare is appended to a SELECT of a role that a binding is about to
 // name: PostgreSQL's FOR KEY SHARE keeps the row from being deleted until
 // the transaction ends, and is what the foreign key takes too. SQLite's
@@ -177,7 +166,7 @@ func (s *Store) CreateRole(ctx context.Context, nr rbac.NewRole) (rbac.Role, err
 			if n, err := res.RowsAffected(); err != nil {
 				return internal("create role", err)
 			} else if n == 0 {
-				return nameTaken(nr.Name)
+				return core.NameTaken(nr.Name)
 			}
 			out = rbac.Role{ID: id, Name: nr.Name, Description: nr.Description, Permissions: nr.Permissions, CreatedAt: now, UpdatedAt: now}
 			return r.record(ctx, store.Change{Kind: store.RoleCreated, At: now, Role: cloneRole(out)})
@@ -213,7 +202,7 @@ func (s *Store) GetRole(ctx context.Context, id string) (rbac.Role, error) {
 		return rbac.Role{}, internal("get role", err)
 	}
 	if !ok {
-		return rbac.Role{}, roleNotFound(id)
+		return rbac.Role{}, core.RoleNotFound(id)
 	}
 	return rr.role(), nil
 }
@@ -236,49 +225,35 @@ func (s *Store) UpdateRole(ctx context.Context, id string, u rbac.RoleUpdate) (r
 			return internal("update role", err)
 		}
 		if !ok {
-			return roleNotFound(id)
+			return core.RoleNotFound(id)
 		}
 		old := rr.role()
 		switch {
 		case old.Predefined:
-			return forbidPredefined()
+			return core.PredefinedRole()
 		case !u.IfUpdatedAt.IsZero() && !u.IfUpdatedAt.Equal(old.UpdatedAt):
-			return fmt.Errorf("sqlstore: role %s changed at %s, after %s: %w",
-				id, rbac.FormatTime(old.UpdatedAt), rbac.FormatTime(u.IfUpdatedAt), rbac.ErrConflict)
+			return core.RoleChanged(id, old.UpdatedAt, u.IfUpdatedAt)
 		}
-		next := cloneRole(old)
-		if u.Name != nil {
-			next.Name = *u.Name
-		}
-		if u.Description != nil {
-			next.Description = *u.Description
-		}
-		if u.Permissions != nil {
-			next.Permissions = slices.Clone(u.Permissions)
-		}
-		if next.Name == old.Name && next.Description == old.Description && slices.Equal(next.Permissions, old.Permissions) {
+		next, changed := core.MergeRole(old, u)
+		if !changed {
 			out = old
 			return nil
 		}
-		// UpdatedAt moves forward even when the clock stepped back.
-		next.UpdatedAt = r.nowTime()
-		if !next.UpdatedAt.After(old.UpdatedAt) {
-			next.UpdatedAt = old.UpdatedAt.Add(time.Microsecond)
-		}
+		next.UpdatedAt = core.NextUpdate(r.nowTime(), old.UpdatedAt)
 		if next.Name != old.Name {
 			taken, err := r.nameTaken(ctx, next.Name)
 			if err != nil {
 				return internal("update role", err)
 			}
 			if taken {
-				return nameTaken(next.Name)
+				return core.NameTaken(next.Name)
 			}
 		}
 		_, err = r.exec(ctx, s.rq.update, next.Name, next.Description, permissionsColumn(next.Permissions), micros(next.UpdatedAt), rr.seq)
 		if err != nil {
 			if s.d.classify(err) == errUnique {
 				// Another transaction took the name meanwhile.
-				return nameTaken(next.Name)
+				return core.NameTaken(next.Name)
 			}
 			return internal("update role", err)
 		}
@@ -318,23 +293,23 @@ func (s *Store) DeleteRole(ctx context.Context, id string) error {
 			return internal("delete role", err)
 		}
 		if !ok {
-			return roleNotFound(id)
+			return core.RoleNotFound(id)
 		}
 		if rr.r.Predefined {
-			return forbidPredefined()
+			return core.PredefinedRole()
 		}
 		var bound int
 		if err := r.queryRow(ctx, s.rq.bound, []any{id}, &bound); err != nil {
 			return internal("delete role", err)
 		}
 		if bound > 0 {
-			return roleBound(id)
+			return core.RoleBound(id)
 		}
 		if _, err := r.exec(ctx, s.rq.delete, rr.seq); err != nil {
 			if s.d.isForeignKey(err) {
 				// The database's own rule (the trigger's error on
 				// SQLite) caught a binding the check did not see.
-				return roleBound(id)
+				return core.RoleBound(id)
 			}
 			return internal("delete role", err)
 		}
@@ -343,15 +318,10 @@ func (s *Store) DeleteRole(ctx context.Context, id string) error {
 	return withCtxErr(ctx, err)
 }
 
-func roleBound(id string) error {
-	return fmt.Errorf("sqlstore: role %s still has bindings: %w", id, rbac.ErrConflict)
-}
-
 // ListRoles returns one page of roles; see [store.RoleStore.ListRoles].
 func (s *Store) ListRoles(ctx context.Context, q rbac.RoleQuery) (rbac.RolePage, error) {
-	q, qErr := s.v.RoleQuery(q)
-	after, cErr := s.cursors.Decode(store.RoleCursorQuery(), q.Cursor)
-	if err := rbac.JoinInvalid(qErr, cErr); err != nil {
+	q, after, err := core.CheckRoleQuery(s.v, s.cursors, q)
+	if err != nil {
 		return rbac.RolePage{}, err
 	}
 	if err := ctx.Err(); err != nil {
@@ -359,7 +329,7 @@ func (s *Store) ListRoles(ctx context.Context, q rbac.RoleQuery) (rbac.RolePage,
 	}
 	after = min(after, math.MaxInt64)
 	var page rbac.RolePage
-	err := s.retry(ctx, func() error {
+	err = s.retry(ctx, func() error {
 		page = rbac.RolePage{Roles: make([]rbac.Role, 0, q.Limit)}
 		var last int64
 		err := s.pool().scanRoles(ctx, s.rq.list, []any{int64(after), q.Limit + 1}, func(ro rbac.Role, seq int64) error {
@@ -446,10 +416,7 @@ func loadCatalogue(ctx context.Context, ex dbtx, d *Dialect, catalogue []rbac.Ro
 		}
 		next := cloneRole(want)
 		next.CreatedAt = old.CreatedAt
-		next.UpdatedAt = at
-		if !at.After(old.UpdatedAt) {
-			next.UpdatedAt = old.UpdatedAt.Add(time.Microsecond)
-		}
+		next.UpdatedAt = core.NextUpdate(at, old.UpdatedAt)
 		_, err := ex.ExecContext(ctx, d.rebind("UPDATE rbac_roles SET name = ?, description = ?, permissions = ?, updated_at = ? WHERE seq = ?"),
 			next.Name, next.Description, permissionsColumn(next.Permissions), micros(next.UpdatedAt), rr.seq)
 		if err != nil {
