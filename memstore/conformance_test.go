@@ -14,3 +14,13 @@ func TestConformance(t *testing.T) {
 		return memstore.New(memstore.Options{Now: opts.Now, Catalogue: opts.Catalogue})
 	})
 }
+
+// TestDifferential checks every error of the store against the contract;
+// package sqlstore's tests compare it with the SQL stores too.
+func TestDifferential(t *testing.T) {
+	storetest.RunDifferential(t, map[string]storetest.Factory{
+		"memstore": func(tb testing.TB, opts storetest.Options) store.Store {
+			return memstore.New(memstore.Options{Now: opts.Now, Catalogue: opts.Catalogue})
+		},
+	})
+}

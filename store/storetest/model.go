@@ -11,12 +11,16 @@ import (
 	"time"
 
 	"github.com/rolebind/rbac"
+	"github.com/rolebind/rbac/ids"
+	"github.com/rolebind/rbac/validate"
 )
 
 // The model-based test runs random sequences of operations against a store
 // and against refModel, a reference written as plainly as possible, and
 // demands the same results: the same bindings, the same pages, the same
-// error categories. The clock is the suite's own, so the model predicts
+// errors (category, message and field errors: invalid input as package
+// validate reports it, the other errors in the words of the contract, see
+// messages.go). The clock is the suite's own, so the model predicts
 // timestamps exactly, except the one the contract leaves open: after the
 // clock steps back, a changed binding's updated_at only has to be later
 // than before.
@@ -268,6 +272,16 @@ func (mr *modelRun) expect(op string, err error, want category, field string) {
 	}
 }
 
+// expectErr checks that err is exactly want, the error the contract asks
+// for (see sameError), and that it wrote nothing.
+func (mr *modelRun) expectErr(op string, err, want error) {
+	mr.t.Helper()
+	if d := sameError(err, want); d != "" {
+		mr.fail("%s: %s", op, d)
+	}
+	mr.wrote(op, false)
+}
+
 func (mr *modelRun) chance(p float64) bool { return mr.r.Float64() < p }
 
 // pick returns a random element of list.
@@ -373,7 +387,7 @@ func (mr *modelRun) createRole() {
 		taken = taken || (c.live && c.name == name)
 	}
 	if taken {
-		mr.expect(op, err, catConflict, "")
+		mr.expectErr(op, err, conflict(msgNameTaken(name)))
 		return
 	}
 	mr.expect(op, err, catOK, "")
@@ -407,13 +421,14 @@ func (mr *modelRun) deleteRole() {
 	bound := slices.ContainsFunc(mr.m.live, func(e modelEntry) bool { return e.b.RoleID == id })
 	switch {
 	case bad:
-		mr.expect(op, err, catInvalid, "id")
+		_, want := validate.Default().ID("id", ids.Role, id)
+		mr.expectErr(op, err, want)
 	case i < 0 && mr.roleKnown(id):
-		mr.expect(op, err, catInvalid, "id") // predefined: forbidden
+		mr.expectErr(op, err, predefinedRole)
 	case i < 0 || !mr.custom[i].live:
-		mr.expect(op, err, catNotFound, "")
+		mr.expectErr(op, err, notFound(msgRoleNotFound(id)))
 	case bound:
-		mr.expect(op, err, catConflict, "")
+		mr.expectErr(op, err, conflict(msgRoleBound(id)))
 	default:
 		mr.expect(op, err, catOK, "")
 		mr.custom[i].live = false
@@ -460,17 +475,17 @@ func (mr *modelRun) create() {
 	mr.log("%s", op)
 	b, err := mr.e.s.Create(mr.t.Context(), in)
 	taken := mr.m.slotTaken(in.UserID, canonRes.rt, canonRes.id)
+	// The order of checks of the contract: input, the role (404), the
+	// slot (409).
 	switch {
 	case badField != "":
 		mr.expect(op, err, catInvalid, badField)
-	case taken && !mr.roleKnown(in.RoleID) && isCategory(err, catNotFound):
-		// Both a taken slot and a missing role: the contract does not
-		// say which a store reports.
-		mr.wrote(op, false)
-	case taken:
-		mr.expect(op, err, catConflict, "")
+		_, want := validate.Default().NewBinding(in)
+		mr.expectErr(op, err, want)
 	case !mr.roleKnown(in.RoleID):
-		mr.expect(op, err, catNotFound, "")
+		mr.expectErr(op, err, notFound(msgRoleNotFound(in.RoleID)))
+	case taken:
+		mr.expectErr(op, err, conflict(msgSlotTaken(in.UserID, canonRes.rt, canonRes.id)))
 	default:
 		mr.expect(op, err, catOK, "")
 		mr.wrote(op, true)
@@ -497,9 +512,10 @@ func (mr *modelRun) get() {
 	i := mr.m.find(id)
 	switch {
 	case bad:
-		mr.expect(op, err, catInvalid, "id")
+		_, want := validate.Default().BindingID(id)
+		mr.expectErr(op, err, want)
 	case i < 0:
-		mr.expect(op, err, catNotFound, "")
+		mr.expectErr(op, err, notFound(msgBindingNotFound(id)))
 	default:
 		mr.expect(op, err, catOK, "")
 		if want := mr.m.live[i].b; b != want {
@@ -539,24 +555,25 @@ func (mr *modelRun) changeRole() {
 	op := fmt.Sprintf("ChangeRole(%s, %s, precondition %s)", mr.name(id), mr.name(rc.RoleID), precondition)
 	mr.log("%s", op)
 	b, err := mr.e.s.ChangeRole(mr.t.Context(), id, rc)
+	// The order of checks of the contract: input (id, then role_id), the
+	// binding (404), the new role (404), the precondition (409).
 	switch {
-	case badID && badRole:
-		mr.expect(op, err, catInvalid, "id")
-		mr.expect(op, err, catInvalid, "role_id")
-	case badID:
-		mr.expect(op, err, catInvalid, "id")
-	case badRole:
-		mr.expect(op, err, catInvalid, "role_id")
+	case badID || badRole:
+		if badID {
+			mr.expect(op, err, catInvalid, "id")
+		}
+		if badRole {
+			mr.expect(op, err, catInvalid, "role_id")
+		}
+		_, idErr := validate.Default().BindingID(id)
+		_, rcErr := validate.Default().RoleChange(rc)
+		mr.expectErr(op, err, rbac.JoinInvalid(idErr, rcErr))
 	case i < 0:
-		mr.expect(op, err, catNotFound, "")
-	case stale && !mr.roleKnown(rc.RoleID) && isCategory(err, catNotFound):
-		// A failed precondition and a missing role: either may be
-		// reported.
-		mr.wrote(op, false)
-	case stale:
-		mr.expect(op, err, catConflict, "")
+		mr.expectErr(op, err, notFound(msgBindingNotFound(id)))
 	case !mr.roleKnown(rc.RoleID):
-		mr.expect(op, err, catNotFound, "")
+		mr.expectErr(op, err, notFound(msgRoleNotFound(rc.RoleID)))
+	case stale:
+		mr.expectErr(op, err, conflict(msgBindingChanged(id, mr.m.live[i].b.UpdatedAt, rbac.StoreTime(rc.IfUpdatedAt))))
 	default:
 		mr.expect(op, err, catOK, "")
 		mr.wrote(op, rc.RoleID != mr.m.live[i].b.RoleID)
@@ -589,9 +606,10 @@ func (mr *modelRun) delete() {
 	i := mr.m.find(id)
 	switch {
 	case bad:
-		mr.expect(op, err, catInvalid, "id")
+		_, want := validate.Default().BindingID(id)
+		mr.expectErr(op, err, want)
 	case i < 0:
-		mr.expect(op, err, catNotFound, "")
+		mr.expectErr(op, err, notFound(msgBindingNotFound(id)))
 	default:
 		mr.expect(op, err, catOK, "")
 		mr.wrote(op, true)
@@ -650,6 +668,8 @@ func (mr *modelRun) listFirst() {
 	p, err := mr.e.s.List(mr.t.Context(), sent)
 	if badField != "" {
 		mr.expect(op, err, catInvalid, badField)
+		_, want := validate.Default().ListQuery(sent)
+		mr.expectErr(op, err, want)
 		return
 	}
 	mr.checkPage(op, &openList{sent: sent, canon: canon}, p, err)
@@ -745,7 +765,8 @@ func (mr *modelRun) deleteUser() {
 	mr.log("%s", op)
 	n, err := mr.e.s.DeleteUserBindings(mr.t.Context(), user)
 	if bad {
-		mr.expect(op, err, catInvalid, "user_id")
+		_, want := validate.Default().UserID(user)
+		mr.expectErr(op, err, want)
 		return
 	}
 	mr.expect(op, err, catOK, "")
@@ -774,6 +795,8 @@ func (mr *modelRun) deleteResource() {
 	n, err := mr.e.s.DeleteResourceBindings(mr.t.Context(), sent.rt, sent.id)
 	if badField != "" {
 		mr.expect(op, err, catInvalid, badField)
+		_, want := validate.Default().Resource(sent.rt, sent.id)
+		mr.expectErr(op, err, want)
 		return
 	}
 	mr.expect(op, err, catOK, "")

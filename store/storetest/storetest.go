@@ -72,9 +72,15 @@
 //     with the Model spelling. Limit may change between pages.
 //   - An already-cancelled context makes every method fail with an error
 //     that wraps the context's error, and writes nothing.
-//   - A binding create on a taken (user, resource) slot with a role that
-//     does not exist may report either the conflict or the missing role;
-//     so may a role change with a failed precondition to a missing role.
+//   - Errors are compared whole: the category, the message, and for
+//     invalid input every field error (field, reason, message) in order.
+//     Invalid input must be what package validate reports; not-found and
+//     conflict errors must carry the messages the contract writes down
+//     (package store, "Errors a client may see"), and come in its order
+//     of checks ("The order of checks"): a binding create on a taken
+//     (user, resource) slot with a role that does not exist is not found,
+//     and so is a role change with a failed precondition to a missing
+//     role. [RunDifferential] also compares stores with each other.
 //   - Revisions are counted from the store's revision when the test
 //     starts, so a store may or may not record the catalogue it was
 //     opened with as changes.
