@@ -46,6 +46,7 @@ func RunDifferential(t *testing.T, factories map[string]Factory) {
 		names = append(names, name)
 	}
 	slices.Sort(names)
+	t.Logf("storetest: the stores compared: %s", strings.Join(names, ", "))
 	subjects := make([]*subject, len(names))
 	for i, name := range names {
 		e := newEnv(t, factories[name])
