@@ -128,6 +128,9 @@ const (
 	errReadOnly
 	// errCantOpen: the file cannot be opened or created.
 	errCantOpen
+	// errIO: the operating system reported an error reading or writing
+	// the file (SQLite's SQLITE_IOERR and its extended codes).
+	errIO
 )
 
 // classifySQLite reads SQLite's extended result codes, which
@@ -153,6 +156,8 @@ func classifySQLite(err error) errKind {
 			return errReadOnly
 		case sqlite3.SQLITE_CANTOPEN:
 			return errCantOpen
+		case sqlite3.SQLITE_IOERR:
+			return errIO
 		}
 	}
 	return errOther

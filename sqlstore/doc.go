@@ -15,6 +15,11 @@
 // driver, so the host brings its own (github.com/jackc/pgx/v5/stdlib, for
 // one). Both apply the schema migrations before they return.
 //
+// A connection of OpenSQLite's that SQLite opened read-only (the file was
+// not writable at that moment) or that met an I/O error is closed rather
+// than used again, so that a store whose file was unwritable for a while
+// writes again as soon as it is writable, without a restart.
+//
 // # Host transactions
 //
 // [Store.WithTx] runs the store's operations inside a transaction the host

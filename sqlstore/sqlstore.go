@@ -20,7 +20,7 @@ import (
 	"github.com/rolebind/rbac/validate"
 
 	// The SQLite driver, registered as "sqlite": pure Go, no cgo.
-	_ "modernc.org/sqlite"
+	"modernc.org/sqlite"
 )
 
 // Options configures a store. The zero value is ready to use.
@@ -174,6 +174,11 @@ func New(ctx context.Context, db *sql.DB, d *Dialect, opts Options) (*Store, err
 // SQLiteDSN returns the modernc.org/sqlite data source name that
 // [OpenSQLite] uses for the file at path, for a host that opens the
 // *sql.DB itself and hands it to [New].
+//
+// A *sql.DB opened with it through sql.Open lacks one thing OpenSQLite
+// gives its own: connections that SQLite opened read-only (the file was
+// not writable at that moment), or that met an I/O error, are not taken
+// out of the pool, and keep failing after the fault has passed.
 func SQLiteDSN(path string) (string, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
@@ -241,10 +246,13 @@ func OpenSQLite(ctx context.Context, path string, opts Options) (*Store, error) 
 	if err != nil {
 		return nil, err
 	}
-	db, err := sql.Open("sqlite", dsn)
+	base, err := sqlite.NewConnector(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("sqlstore: open %s: %w", path, err)
 	}
+	// Through the wrapper of conn.go, so that a connection that went bad
+	// for good (opened read-only, an I/O error) leaves the pool.
+	db := sql.OpenDB(connector{base})
 	// database/sql opens connections without bound by default, and each
 	// SQLite connection has its own page cache. Writers take turns
 	// anyway, and readers scale with cores. Idle connections are kept so
