@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -127,9 +128,9 @@ func failed(results []BatchResult) bool {
 // work (SQLite journals each page a statement touches once).
 const batchChunk = 200
 
-// createBatch validates every item, then inserts the valid ones in order,
-// a chunk of rows per statement. It inserts even when an all-or-nothing
-// batch is bound to fail (the caller rolls back), so that every failing
+// createBatch validates every item, then inserts the valid ones in lock
+// order (see lockOrder), a chunk of rows per statement. It inserts even
+// when an all-or-nothing batch is bound to fail (the caller rolls back), so that every failing
 // item reports its own reason: a conflict as well as invalid input.
 func (r runner) createBatch(ctx context.Context, nbs []rbac.NewBinding, opts BatchOptions) ([]BatchResult, error) {
 	if err := ctx.Err(); err != nil {
@@ -150,27 +151,33 @@ func (r runner) createBatch(ctx context.Context, nbs []rbac.NewBinding, opts Bat
 	}
 	// Each role is checked once, and on PostgreSQL kept from being
 	// deleted until the batch commits (see roleExists); SQLite's write
-	// lock does that for the whole batch.
-	roles := map[string]bool{}
+	// lock does that for the whole batch. The roles are locked in the
+	// order of their IDs, as every lock of a batch is taken in one global
+	// order (see lockOrder).
+	roles := map[string]bool{} // role ID: it exists
+	for _, i := range todo {
+		roles[results[i].Binding.RoleID] = false
+	}
+	for _, id := range slices.Sorted(maps.Keys(roles)) {
+		exists, err := r.roleExists(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		roles[id] = exists
+	}
 	valid := todo[:0]
 	for _, i := range todo {
-		id := results[i].Binding.RoleID
-		exists, seen := roles[id]
-		if !seen {
-			var err error
-			if exists, err = r.roleExists(ctx, id); err != nil {
-				return nil, err
-			}
-			roles[id] = exists
-		}
-		if !exists {
+		if id := results[i].Binding.RoleID; !roles[id] {
 			results[i] = BatchResult{Err: core.RoleNotFound(id)}
 			continue
 		}
 		valid = append(valid, i)
 	}
 	todo = valid
+	// The changes go to the feed in the caller's order; the rows go in
+	// in lock order.
 	created := slices.Clone(todo)
+	lockOrder(results, todo)
 	restore := func() error { return nil }
 	if r.bulk && r.s.d == SQLite && len(todo) >= bulkMin {
 		var err error
@@ -207,6 +214,38 @@ func (r runner) createBatch(ctx context.Context, nbs []rbac.NewBinding, opts Bat
 		return nil, err
 	}
 	return results, nil
+}
+
+// lockOrder sorts the indexes in todo by the (user, resource) of their
+// bindings, the key of the unique index, byte for byte; items with the
+// same key keep the caller's order, so the earlier one is created and
+// the later one is in conflict.
+//
+// Why: an INSERT that meets a key another open transaction inserted
+// waits for that transaction to end, holding the keys it inserted so
+// far. Two batches that insert shared keys in different orders (A then
+// B, and B then A) wait for each other, and PostgreSQL breaks the
+// deadlock only after deadlock_timeout (a second) by failing one of
+// them; with many batches at once, the retried ones deadlock again and
+// few get through. When every batch inserts its rows in one global
+// order, across chunks too, a batch only ever waits for keys greater
+// than all it holds, and no cycle of waits can form. The other locks of
+// a batch's transaction are ordered as well: roles (checked in ID order,
+// before any row), then the change feed's counter row, which every
+// write takes as its last statement. SQLite, whose write lock admits one
+// writer at a time, has no such waits; it inserts in the same order so
+// that both engines give a batch's bindings the same creation order.
+func lockOrder(results []BatchResult, todo []int) {
+	slices.SortStableFunc(todo, func(i, j int) int {
+		a, b := &results[i].Binding, &results[j].Binding
+		if c := strings.Compare(a.UserID, b.UserID); c != 0 {
+			return c
+		}
+		if c := strings.Compare(string(a.ResourceType), string(b.ResourceType)); c != 0 {
+			return c
+		}
+		return strings.Compare(a.ResourceID, b.ResourceID)
+	})
 }
 
 // insertChunk inserts the bindings of results at the indexes in chunk
