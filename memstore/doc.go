@@ -27,7 +27,14 @@
 //   - project-to-space links and project restrictions;
 //   - a change feed: every write that changes something gets the next
 //     revision and one change, and subscribers are called with it before
-//     the write returns.
+//     the write returns;
+//   - with [Options].ProtectLastAdmin, the last-administrator rule of
+//     package store: a Delete, ChangeRole or UpdateRole that would leave
+//     a space without an administrator is a conflict, decided under the
+//     same hold of the store's lock as the write, so no other write comes
+//     in between. A delete or role change looks at the bindings of one
+//     space; a role update that takes ROLE_BINDING_CREATE away looks at
+//     the spaces where the role is bound.
 //
 // # Change feed
 //

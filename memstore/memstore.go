@@ -42,6 +42,13 @@ type Options struct {
 	// [DefaultChangeRetention], and a negative number keeps every change
 	// (the memory of the log then grows with every write).
 	ChangeRetention int
+	// ProtectLastAdmin keeps every space that has an administrator (a
+	// binding on it whose role holds ROLE_BINDING_CREATE) from losing
+	// its last one: a Delete, ChangeRole or UpdateRole that would is a
+	// conflict, decided under the lock of the write itself (see "The
+	// last administrator" in package store). Off by default, as in
+	// every store.
+	ProtectLastAdmin bool
 }
 
 // Store is an in-memory [store.Store], [store.RoleStore],
@@ -52,6 +59,8 @@ type Store struct {
 	vocab     *perm.Vocabulary
 	now       func() time.Time
 	cursors   *store.Cursors
+	// protect is Options.ProtectLastAdmin.
+	protect bool
 
 	// mu guards everything below. Reads (Get, List) share it. Every
 	// function that takes it lets go of it with defer, in the same
@@ -102,6 +111,7 @@ func New(opts Options) *Store {
 		validator:    opts.Validator,
 		vocab:        opts.Vocabulary,
 		now:          opts.Now,
+		protect:      opts.ProtectLastAdmin,
 		bindingSlots: make(map[string]uint32),
 		pairSlots:    make(map[uint64]uint32),
 		byUser:       newKeyTable(),
@@ -375,7 +385,8 @@ func (s *Store) changeRoleLocked(ctx context.Context, id string, c rbac.RoleChan
 		return rbac.Binding{}, pending{}, err
 	}
 	// The order of checks of the contract: the binding (404), the new
-	// role (404), the precondition (409), then "no change".
+	// role (404), the precondition (409), "no change", then the last
+	// administrator (409).
 	slot, ok := s.bindingSlots[id]
 	if !ok {
 		return rbac.Binding{}, pending{}, core.BindingNotFound(id)
@@ -390,6 +401,11 @@ func (s *Store) changeRoleLocked(ctx context.Context, id string, c rbac.RoleChan
 	}
 	if same {
 		return s.binding(r), pending{}, nil
+	}
+	if !s.idIsAdmin(c.RoleID) {
+		if err := s.losesLastAdmin(slot); err != nil {
+			return rbac.Binding{}, pending{}, err
+		}
 	}
 	old := r.role
 	r.role = s.byRole.acquire(c.RoleID)
@@ -412,6 +428,9 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 		slot, ok := s.bindingSlots[id]
 		if !ok {
 			return pending{}, core.BindingNotFound(id)
+		}
+		if err := s.losesLastAdmin(slot); err != nil {
+			return pending{}, err
 		}
 		c := s.bindingChange(store.BindingDeleted, s.bindings.at(slot), s.stamp())
 		s.remove(slot)

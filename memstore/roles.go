@@ -183,6 +183,15 @@ func (s *Store) UpdateRole(ctx context.Context, id string, u rbac.RoleUpdate) (r
 			if _, taken := t.names[next.Name]; taken {
 				return pending{}, core.NameTaken(next.Name)
 			}
+		}
+		// The last administrator comes after the taken name, as the
+		// order of checks says, and before anything is changed.
+		if core.DropsAdmin(old.Permissions, next.Permissions) {
+			if err := s.roleUpdateLeavesNoAdmin(id); err != nil {
+				return pending{}, err
+			}
+		}
+		if next.Name != old.Name {
 			delete(t.names, old.Name)
 			t.names[next.Name] = id
 		}
