@@ -329,6 +329,10 @@ func (r runner) get(ctx context.Context, id string) (rbac.Binding, error) {
 // the row (FOR UPDATE); SQLite's write transactions hold the database's
 // write lock from BEGIN IMMEDIATE.
 func (r runner) changeRole(ctx context.Context, id string, c rbac.RoleChange) (rbac.Binding, error) {
+	// Before the row lock: see lastadmin.go for the order.
+	if err := r.lockBinding(ctx, id); err != nil {
+		return rbac.Binding{}, internal("change role", err)
+	}
 	var sc scanned
 	var seq int64
 	err := r.queryRow(ctx, r.s.q.getForUpdate, []any{id}, append([]any{&seq}, sc.dest()...)...)
@@ -340,7 +344,8 @@ func (r runner) changeRole(ctx context.Context, id string, c rbac.RoleChange) (r
 	}
 	b := sc.binding()
 	// The order of checks of the contract: the binding (404), the new
-	// role (404), the precondition (409), then "no change". The binding's
+	// role (404), the precondition (409), "no change", then the last
+	// administrator (409). The binding's
 	// own role exists (a bound role cannot be deleted), so only a new one
 	// is looked up.
 	same := b.RoleID == c.RoleID
@@ -359,6 +364,9 @@ func (r runner) changeRole(ctx context.Context, id string, c rbac.RoleChange) (r
 	if same {
 		return b, nil
 	}
+	if err := r.changeLeavesNoAdmin(ctx, b, c.RoleID); err != nil {
+		return rbac.Binding{}, err
+	}
 	next := core.NextUpdate(r.s.now(), b.UpdatedAt)
 	if _, err := r.exec(ctx, r.s.q.setRole, c.RoleID, micros(next), seq); err != nil {
 		if r.s.d.isForeignKey(err) {
@@ -376,7 +384,18 @@ func (r runner) changeRole(ctx context.Context, id string, c rbac.RoleChange) (r
 
 func (r runner) delete(ctx context.Context, id string) error {
 	var sc scanned
-	err := r.queryRow(ctx, r.s.q.delete, []any{id}, sc.dest()...)
+	var err error
+	if r.s.protect {
+		if err := r.lockBinding(ctx, id); err != nil {
+			return internal("delete", err)
+		}
+		err = r.deleteProtected(ctx, id, &sc)
+		if errors.Is(err, rbac.ErrConflict) || errors.Is(err, rbac.ErrNotFound) {
+			return err
+		}
+	} else {
+		err = r.queryRow(ctx, r.s.q.delete, []any{id}, sc.dest()...)
+	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return core.BindingNotFound(id)
 	}

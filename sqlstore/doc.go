@@ -134,6 +134,25 @@
 // times, whole, by the store; they never reach the caller as anything
 // but an internal error.
 //
+// # The last administrator
+//
+// With [Options].ProtectLastAdmin, the store keeps the last-administrator
+// rule of package store in SQL, inside the transaction of the write it
+// judges: a binding delete checks, in the DELETE statement itself, that
+// the binding is not the last one on its space whose role holds
+// ROLE_BINDING_CREATE (the role's permissions column matched a whole name
+// at a time, not by substring); a role change and a role update ask the
+// same with one query before they write, so a refusal leaves a host's
+// transaction usable. On SQLite the write lock that BEGIN IMMEDIATE
+// takes makes that atomic across processes. On PostgreSQL, whose writers
+// run side by side, protected writes first take transaction-scoped
+// advisory locks: a binding write on a space takes a global lock shared
+// and the space's lock exclusive, a role update that takes
+// ROLE_BINDING_CREATE away takes the global lock exclusive. Those locks
+// come before any row lock, in one order, so they cannot deadlock (the
+// argument is written out in lastadmin.go). Every process that shares a
+// database should open it with the same setting.
+//
 // # Batches
 //
 // [Store.CreateBatch] creates many bindings in one transaction with one

@@ -24,6 +24,9 @@ const roleColumns = "id, name, description, permissions, predefined, created_at,
 // roleQueries are the role queries for one dialect.
 type roleQueries struct {
 	all, get, getForUpdate, list, insert, update, delete, bound, lock, nameTaken string
+	// admin is the last-administrator rule's, which binding writes use
+	// too: it is about what roles hold.
+	admin adminQueries
 }
 
 func makeRoleQueries(d *Dialect) roleQueries {
@@ -46,11 +49,12 @@ func makeRoleQueries(d *Dialect) roleQueries {
 		// for and which waits for it; SQLite: the write lock).
 		lock:      d.rebind("SELECT count(*) FROM (SELECT 1 FROM rbac_roles WHERE id = ?" + d.keyShare() + ") AS r"),
 		nameTaken: d.rebind("SELECT count(*) FROM rbac_roles WHERE name = ?"),
+		admin:     makeAdminQueries(d),
 	}
 }
 
 func (q roleQueries) prepared() []string {
-	return []string{q.all, q.get, q.getForUpdate, q.list, q.insert, q.update, q.delete, q.bound, q.lock, q.nameTaken}
+	return append([]string{q.all, q.get, q.getForUpdate, q.list, q.insert, q.update, q.delete, q.bound, q.lock, q.nameTaken}, q.admin.prepared()...)
 }
 
 // roleRow is a role as read from a row.
@@ -220,6 +224,10 @@ func (s *Store) UpdateRole(ctx context.Context, id string, u rbac.RoleUpdate) (r
 	}
 	var out rbac.Role
 	err := s.write(ctx, func(r runner) error {
+		// Before the role's row lock: see lastadmin.go for the order.
+		if err := r.lockRoles(ctx, u.Permissions); err != nil {
+			return internal("update role", err)
+		}
 		rr, ok, err := r.getRole(ctx, s.rq.getForUpdate, id)
 		if err != nil {
 			return internal("update role", err)
@@ -247,6 +255,15 @@ func (s *Store) UpdateRole(ctx context.Context, id string, u rbac.RoleUpdate) (r
 			}
 			if taken {
 				return core.NameTaken(next.Name)
+			}
+		}
+		// The last administrator, after the taken name (the order of
+		// checks). The role's row lock keeps new bindings off the role
+		// meanwhile; on PostgreSQL the global lock keeps binding deletes
+		// and role changes out.
+		if s.protect && core.DropsAdmin(old.Permissions, next.Permissions) {
+			if err := r.roleLeavesNoAdmin(ctx, id); err != nil {
+				return err
 			}
 		}
 		_, err = r.exec(ctx, s.rq.update, next.Name, next.Description, permissionsColumn(next.Permissions), micros(next.UpdatedAt), rr.seq)

@@ -55,6 +55,15 @@ type Options struct {
 	// than the retention loads a snapshot instead (see
 	// [store.CompactedError]).
 	ChangeRetention int
+	// ProtectLastAdmin keeps every space that has an administrator (a
+	// binding on it whose role holds ROLE_BINDING_CREATE) from losing
+	// its last one: a Delete, ChangeRole or UpdateRole that would is a
+	// conflict, decided inside the write's transaction (see "The last
+	// administrator" in package store, and in this package's
+	// documentation for how). Off by default, as in every store. Every
+	// process that shares a database should set it alike: one that does
+	// not can still remove the last administrator.
+	ProtectLastAdmin bool
 }
 
 // Store is a [store.Store], [store.RoleStore], [store.ResourceStore] and
@@ -89,6 +98,8 @@ type shared struct {
 	feed    feed
 	// ownDB is set when the store opened db itself and so closes it.
 	ownDB bool
+	// protect is Options.ProtectLastAdmin.
+	protect bool
 
 	// stmts holds a prepared statement per query text, so a call costs
 	// one statement execution and no parsing. It does not change after
@@ -138,6 +149,7 @@ func New(ctx context.Context, db *sql.DB, d *Dialect, opts Options) (*Store, err
 		resq:  makeResourceQueries(d),
 		fq:    makeFeedQueries(d),
 	}}
+	s.protect = opts.ProtectLastAdmin
 	if s.v == nil {
 		s.v = validate.Default()
 	}

@@ -1,0 +1,217 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"hash/fnv"
+
+	"github.com/rolebind/rbac"
+	"github.com/rolebind/rbac/internal/core"
+)
+
+// The last-administrator rule ([Options].ProtectLastAdmin; package store,
+// "The last administrator"), in SQL, inside the transaction of the write
+// it judges.
+//
+// SQLite gives one write transaction at a time the database's write lock
+// (BEGIN IMMEDIATE), across processes, so a check in the transaction sees
+// every other write committed and none under way: it is atomic as it is.
+//
+// PostgreSQL runs writers side by side at READ COMMITTED: two deletes of
+// a space's two administrators would each see the other's binding still
+// there, and both commit. So protected writes take advisory locks, held
+// to the end of the transaction, before they read anything they decide on:
+//
+//   - a binding delete or role change on a space takes the global lock
+//     shared, then the space's lock (a key derived from its ID) exclusive:
+//     writes on one space take turns, writes on different spaces do not
+//     wait for each other;
+//   - a role update that may take ROLE_BINDING_CREATE away takes the
+//     global lock exclusive: it waits for the binding writes under way,
+//     and new ones wait for it, since it decides about every space where
+//     the role is bound.
+//
+// This cannot deadlock. A transaction waiting for an advisory lock holds
+// no row lock yet (each protected write takes its advisory locks in its
+// first statements, reading the binding's space, which never changes,
+// without a lock) and holds no advisory lock that comes later in the one
+// order, global before space; a role update takes only the global one. So
+// no cycle of waits goes through an advisory lock, and the row locks that
+// follow are the ones every write took before. Writes that cannot take an
+// administrator away (creates, cascades, role creates and deletes) take
+// no advisory lock at all. In a host's transaction ([Store.WithTx]) the
+// locks are held until the host commits; a host transaction that already
+// holds row locks of other writes can meet a deadlock there, which
+// PostgreSQL breaks by failing one transaction (the store's own are run
+// again).
+
+// adminQueries are the rule's queries for one dialect.
+type adminQueries struct {
+	// resource reads a binding's resource, with no lock.
+	resource string
+	// delete deletes a binding unless it is the last administrator of
+	// its space; no row is a binding that is not there or is refused.
+	delete string
+	// change counts 1 when changing a binding to a role leaves its space
+	// without an administrator.
+	change string
+	// role gives the first space, by ID, that taking the administrator's
+	// permission from a role would leave without one.
+	role string
+	// lockBinding and lockRoles take the advisory locks on PostgreSQL;
+	// empty on SQLite.
+	lockBinding, lockRoles string
+}
+
+// adminPattern is what a role's permissions column holds, padded with a
+// space at each end, exactly when the role holds the administrator's
+// permission: the column is the sorted set joined with single spaces
+// (see permissionsColumn), and no permission name has a space in it.
+const adminPattern = " " + core.AdminPermission + " "
+
+// The PostgreSQL advisory lock keys, in the two-integer key space (which
+// does not overlap the single bigint key of the migrations): a class for
+// the spaces, with a key derived from the space ID, and the global lock.
+const (
+	adminSpaceLockClass  = 0x72626173 // "rbas"
+	adminGlobalLockClass = 0x72626167 // "rbag"
+)
+
+func makeAdminQueries(d *Dialect) adminQueries {
+	// holds is the condition that the role of alias holds the
+	// administrator's permission, matched whole (one ? for adminPattern).
+	holds := func(alias string) string {
+		if d == PostgreSQL {
+			return "strpos(' ' || " + alias + ".permissions || ' ', ?) > 0"
+		}
+		return "instr(' ' || " + alias + ".permissions || ' ', ?) > 0"
+	}
+	// otherAdmin is the condition that the space of binding b has an
+	// administrator other than those the write touches (other), with
+	// one ? for adminPattern.
+	otherAdmin := func(other string) string {
+		return `EXISTS (SELECT 1 FROM rbac_role_bindings o JOIN rbac_roles ro ON ro.id = o.role_id
+			WHERE o.resource_type = b.resource_type AND o.resource_id = b.resource_id AND ` + other + ` AND ` + holds("ro") + `)`
+	}
+	// lastOfSpace is the condition that binding b is the last
+	// administrator of its space: ?, ? for the resource type and
+	// adminPattern, then otherAdmin's.
+	lastOfSpace := `b.resource_type = ? AND ` + holds("r") + ` AND NOT ` + otherAdmin("o.id <> b.id")
+	q := adminQueries{
+		resource: d.rebind("SELECT resource_type, resource_id FROM rbac_role_bindings WHERE id = ?"),
+		delete: d.rebind(`DELETE FROM rbac_role_bindings WHERE id = ? AND NOT EXISTS (
+			SELECT 1 FROM rbac_role_bindings b JOIN rbac_roles r ON r.id = b.role_id
+			WHERE b.id = ? AND ` + lastOfSpace + `) RETURNING ` + bindingColumns),
+		change: d.rebind(`SELECT count(*) FROM rbac_role_bindings b JOIN rbac_roles r ON r.id = b.role_id
+			WHERE b.id = ? AND ` + lastOfSpace + `
+			AND NOT EXISTS (SELECT 1 FROM rbac_roles n WHERE n.id = ? AND ` + holds("n") + `)`),
+		role: d.rebind(`SELECT b.resource_id FROM rbac_role_bindings b
+			WHERE b.role_id = ? AND b.resource_type = ? AND NOT ` + otherAdmin("o.role_id <> b.role_id") + `
+			ORDER BY b.resource_id LIMIT 1`),
+	}
+	if d == PostgreSQL {
+		// The space's lock is taken by the outer query, from the one row
+		// of the subquery that takes the global lock: the global lock
+		// comes first. OFFSET 0 keeps the planner from merging the two.
+		q.lockBinding = `SELECT pg_advisory_xact_lock(CAST($1 AS integer), CAST($2 AS integer))
+			FROM (SELECT pg_advisory_xact_lock_shared(CAST($3 AS integer), CAST($4 AS integer)) OFFSET 0) AS g`
+		q.lockRoles = `SELECT pg_advisory_xact_lock(CAST($1 AS integer), CAST($2 AS integer))`
+	}
+	return q
+}
+
+func (q adminQueries) prepared() []string {
+	out := []string{q.resource, q.delete, q.change, q.role}
+	if q.lockBinding != "" {
+		out = append(out, q.lockBinding, q.lockRoles)
+	}
+	return out
+}
+
+// spaceLockKey derives a space's advisory lock key from its ID. Two
+// spaces with one key only take turns when they need not.
+func spaceLockKey(spaceID string) int32 {
+	h := fnv.New32a()
+	h.Write([]byte(spaceID))
+	return int32(h.Sum32())
+}
+
+// lockBinding takes, on PostgreSQL with the rule on, the advisory locks
+// of a write to binding id (see above); a binding that is not there, or
+// not on a space, needs none.
+func (r runner) lockBinding(ctx context.Context, id string) error {
+	q := &r.s.rq.admin
+	if !r.s.protect || q.lockBinding == "" {
+		return nil
+	}
+	var rt, res string
+	err := r.queryRow(ctx, q.resource, []any{id}, &rt, &res)
+	if errors.Is(err, sql.ErrNoRows) || err == nil && rt != string(rbac.Space) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	_, err = r.exec(ctx, q.lockBinding, int32(adminSpaceLockClass), spaceLockKey(res), int32(adminGlobalLockClass), int32(0))
+	return err
+}
+
+// lockRoles takes, on PostgreSQL with the rule on, the global lock
+// exclusive for a role update that sets the permissions perms.
+func (r runner) lockRoles(ctx context.Context, perms []string) error {
+	q := &r.s.rq.admin
+	if !r.s.protect || q.lockRoles == "" || perms == nil || core.HoldsAdmin(perms) {
+		return nil
+	}
+	_, err := r.exec(ctx, q.lockRoles, int32(adminGlobalLockClass), int32(0))
+	return err
+}
+
+// deleteProtected deletes binding id unless the rule refuses, reading it
+// into sc. It returns the rule's error, or the binding's not-found error.
+func (r runner) deleteProtected(ctx context.Context, id string, sc *scanned) error {
+	q := &r.s.rq.admin
+	err := r.queryRow(ctx, q.delete, []any{id, id, string(rbac.Space), adminPattern, adminPattern}, sc.dest()...)
+	if !errors.Is(err, sql.ErrNoRows) {
+		return err
+	}
+	// No row deleted: the binding is not there, or the rule kept it.
+	b, err := r.get(ctx, id)
+	if err != nil {
+		return err
+	}
+	return core.LastAdmin(b.ResourceID)
+}
+
+// changeLeavesNoAdmin returns the rule's error when changing binding b
+// to role roleID would leave its space without an administrator.
+func (r runner) changeLeavesNoAdmin(ctx context.Context, b rbac.Binding, roleID string) error {
+	if !r.s.protect || b.ResourceType != rbac.Space {
+		return nil
+	}
+	var n int
+	err := r.queryRow(ctx, r.s.rq.admin.change, []any{b.ID, string(rbac.Space), adminPattern, adminPattern, roleID, adminPattern}, &n)
+	if err != nil {
+		return internal("change role", err)
+	}
+	if n > 0 {
+		return core.LastAdmin(b.ResourceID)
+	}
+	return nil
+}
+
+// roleLeavesNoAdmin returns the rule's error when taking the
+// administrator's permission from role id would leave a space without
+// one, naming the first such space by ID.
+func (r runner) roleLeavesNoAdmin(ctx context.Context, id string) error {
+	var space string
+	err := r.queryRow(ctx, r.s.rq.admin.role, []any{id, string(rbac.Space), adminPattern}, &space)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return internal("update role", err)
+	}
+	return core.LastAdmin(space)
+}
