@@ -11,7 +11,7 @@ import (
 // TestConformance runs the suite every store passes.
 func TestConformance(t *testing.T) {
 	storetest.Run(t, func(tb testing.TB, opts storetest.Options) store.Store {
-		return memstore.New(memstore.Options{Now: opts.Now, Catalogue: opts.Catalogue})
+		return memstore.New(memstore.Options{Now: opts.Now, Catalogue: opts.Catalogue, ProtectLastAdmin: opts.ProtectLastAdmin})
 	})
 }
 
@@ -20,7 +20,7 @@ func TestConformance(t *testing.T) {
 func TestDifferential(t *testing.T) {
 	storetest.RunDifferential(t, map[string]storetest.Factory{
 		"memstore": func(tb testing.TB, opts storetest.Options) store.Store {
-			return memstore.New(memstore.Options{Now: opts.Now, Catalogue: opts.Catalogue})
+			return memstore.New(memstore.Options{Now: opts.Now, Catalogue: opts.Catalogue, ProtectLastAdmin: opts.ProtectLastAdmin})
 		},
 	})
 }

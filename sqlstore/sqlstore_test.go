@@ -197,7 +197,7 @@ func eachEngine(t *testing.T, test func(t *testing.T, e engine)) {
 
 func factory(e engine) storetest.Factory {
 	return func(tb testing.TB, opts storetest.Options) store.Store {
-		return e.open(tb, sqlstore.Options{Now: opts.Now, Catalogue: opts.Catalogue})
+		return e.open(tb, sqlstore.Options{Now: opts.Now, Catalogue: opts.Catalogue, ProtectLastAdmin: opts.ProtectLastAdmin})
 	}
 }
 

@@ -69,7 +69,10 @@ type RoleStore interface {
 	// field equal to the stored value, or nothing set) writes nothing, is
 	// not a change of the feed, and returns the role as is. Bindings to
 	// the role keep pointing at it: a permission set change takes effect
-	// for all of them at once.
+	// for all of them at once. Adding a permission widens access for every
+	// holder, on every resource where the role is bound: it is an account
+	// administrator's act (see "Roles widen access for every holder" in
+	// the package documentation).
 	//
 	// If u.IfUpdatedAt is set and differs from the role's UpdatedAt, the
 	// call fails with ErrConflict and changes nothing.
@@ -78,7 +81,10 @@ type RoleStore interface {
 	// the update's fields); ErrNotFound for an unknown role; ErrInvalid
 	// for a predefined role (field "id", reason forbidden); ErrConflict
 	// for a failed precondition, then, when the name changes, for a new
-	// name that belongs to another role.
+	// name that belongs to another role, then, with the last-administrator
+	// rule on, for a permission set without ROLE_BINDING_CREATE while the
+	// role is that of the last administrators of a space (see "The last
+	// administrator").
 	UpdateRole(ctx context.Context, id string, u rbac.RoleUpdate) (rbac.Role, error)
 
 	// DeleteRole removes a custom role. A role that still has bindings

@@ -35,6 +35,9 @@
 //  6. No change: a write that would change nothing (the role a binding
 //     already has, a role update equal to the stored role, a link or a
 //     restriction that is already there) succeeds and writes nothing.
+//  7. The last administrator (409), in a store made with the rule on
+//     (see "The last administrator"): last, because only a write that
+//     would change something can take an administrator away.
 //
 // So a create on a taken slot with a role that does not exist is not
 // found, and a role change with a stale precondition to a role that does
@@ -59,6 +62,7 @@
 //	role %s changed at %s, after the %s the caller saw       UpdateRole: ID, UpdatedAt, IfUpdatedAt
 //	a role named %q already exists                           CreateRole, UpdateRole: the name
 //	role %s still has role bindings                          DeleteRole
+//	space %s would be left without an administrator         Delete, ChangeRole, UpdateRole: the space ID
 //
 // A conflict never names the other binding or how many bindings there
 // are: the caller may not be allowed to read them. Invalid input is a
@@ -67,6 +71,57 @@
 // "is a predefined role, which cannot be changed or deleted". Internal
 // errors are wrapped with the store's package name and are never shown to
 // clients ([rbac.ProblemFor] gives them a generic detail).
+//
+// # The last administrator
+//
+// An administrator of a space is a binding on that space whose role
+// holds ROLE_BINDING_CREATE (matched by name, exactly): whoever holds it
+// can grant access there, so a space whose last one went could not be
+// managed by anyone but an account administrator. A store made with the
+// rule on (memstore.Options.ProtectLastAdmin,
+// sqlstore.Options.ProtectLastAdmin; off by default, so that a store
+// without the option behaves as before) refuses, with [rbac.ErrConflict]
+// and the message "space %s would be left without an administrator", any
+// write that would leave a space that has an administrator without one:
+//
+//   - Delete of the last administrator's binding;
+//   - ChangeRole of it to a role without ROLE_BINDING_CREATE;
+//   - UpdateRole of a custom role that takes ROLE_BINDING_CREATE away
+//     while it is the role of some space's last administrators. It names
+//     the first such space by byte order of its ID, so that every store
+//     names the same one; role management is an account administrator's
+//     act, and that caller may see any space.
+//
+// The rule is decided inside the write, atomically: whatever runs at the
+// same time, in one process or in several sharing a database, no
+// interleaving of binding deletes, role changes and role updates leaves
+// such a space without an administrator, and of two administrators
+// removing each other, exactly one succeeds. A refused write writes
+// nothing. A space that never had an administrator is not protected;
+// nor are projects.
+//
+// The cascades are not refused: DeleteResourceBindings on a space is the
+// host deleting the space, and DeleteUserBindings is the host deleting a
+// user, which must not fail because the user administered something. A
+// space the latter leaves without an administrator gets a new one from an
+// account administrator (check.Bootstrap), as a new space does. Creates,
+// which can only add administrators, are not judged either. The
+// predefined roles that a store's catalogue brings in line when it opens
+// are the host's configuration and are not judged.
+//
+// The escalation guard of package check has an option of the same name,
+// which refuses earlier with a friendlier answer; it reads a checker's
+// index, which may lag the store, and two guards can both allow, so the
+// store's rule is the one that holds.
+//
+// # Roles widen access for every holder
+//
+// Adding a permission to a role (UpdateRole) widens access for every
+// binding of that role at once, on every resource where it is bound,
+// whatever the escalation guard allowed when each binding was made. It
+// is as strong as granting that permission to all of them, so it is an
+// account administrator's act, which the host must check before it calls
+// the store (see [RoleStore]).
 package store
 
 import (
@@ -128,15 +183,19 @@ type Store interface {
 	// Errors, in this order: ErrInvalid for bad input (field "id", then
 	// "role_id"); ErrNotFound for an unknown binding, then, in a store
 	// that implements [RoleStore], for a new role ID that names no role;
-	// ErrConflict for a failed precondition. Nothing is written on any
-	// error.
+	// ErrConflict for a failed precondition, then, with the
+	// last-administrator rule on, for a change of the last administrator
+	// of a space to a role without ROLE_BINDING_CREATE (see "The last
+	// administrator"). Nothing is written on any error.
 	ChangeRole(ctx context.Context, id string, c rbac.RoleChange) (rbac.Binding, error)
 
 	// Delete removes the binding with the given ID, freeing its (user,
 	// resource) slot. Its ID is never reused.
 	//
 	// Errors: ErrInvalid for a malformed ID; ErrNotFound for an unknown
-	// binding, including one already deleted.
+	// binding, including one already deleted; with the last-administrator
+	// rule on, ErrConflict for the last administrator of a space (see
+	// "The last administrator").
 	Delete(ctx context.Context, id string) error
 
 	// List returns one page of the bindings that match every filter of q,
@@ -153,14 +212,17 @@ type Store interface {
 
 	// DeleteUserBindings removes every binding of one user in one atomic
 	// step and returns how many there were. A user with no bindings is not
-	// an error (0).
+	// an error (0). It is the host deleting the user, so the
+	// last-administrator rule does not refuse it: a space it leaves
+	// without an administrator gets one from an account administrator.
 	//
 	// Errors: ErrInvalid for a malformed user ID (field "user_id").
 	DeleteUserBindings(ctx context.Context, userID string) (int, error)
 
 	// DeleteResourceBindings removes every binding on one resource in one
 	// atomic step and returns how many there were. A resource with no
-	// bindings is not an error (0).
+	// bindings is not an error (0). It is the host deleting the resource,
+	// so the last-administrator rule does not refuse it.
 	//
 	// Errors: ErrInvalid for a bad resource type or ID (fields
 	// "resource_type", "resource_id").

@@ -31,6 +31,15 @@
 //     creates and deletes custom roles and binds to unknown ones.
 //   - [store.ResourceStore] (group Resources): project links and
 //     restrictions, with their paging and errors.
+//   - [store.RoleStore] again (group LastAdmin): the last-administrator
+//     rule, on a store made with [Options].ProtectLastAdmin, which the
+//     factory must pass on: refusals and their place in the order of
+//     checks, the cascades it allows, and races on 200 spaces of two
+//     administrators each (removing each other; a role change against a
+//     delete; a role update taking ROLE_BINDING_CREATE away and giving it
+//     back against deletes and role changes), after which every space
+//     must still have an administrator and every refusal must be the
+//     rule's conflict.
 //   - [store.ChangeFeed] (group Feed, which needs all three): one change
 //     per write that changes something and none otherwise, carrying what
 //     the write returned; consecutive revisions, also under concurrent
@@ -112,6 +121,11 @@ type Options struct {
 	// store: the store may keep it. The permission vocabulary is always
 	// the default one.
 	Catalogue []rbac.Role
+	// ProtectLastAdmin asks for a store that keeps the last-administrator
+	// rule (package store, "The last administrator"); the group LastAdmin
+	// sets it, and fails when the store does not keep the rule. Every
+	// other test asks for a store without it, the default.
+	ProtectLastAdmin bool
 }
 
 // Factory returns a new, empty store for one subtest. It registers any
@@ -149,6 +163,7 @@ var groups = []group{
 	{"Roles", testRoles, []capability{capRoles}},
 	{"RoleBindings", testRoleBindings, []capability{capRoles}},
 	{"Resources", testResources, []capability{capResources}},
+	{"LastAdmin", testLastAdmin, []capability{capRoles}},
 	{"Feed", testFeed, []capability{capRoles, capResources, capFeed}},
 }
 
