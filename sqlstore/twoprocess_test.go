@@ -167,18 +167,20 @@ func (p *proc) writes(ctx context.Context, prefix, n int) ([]uint64, error) {
 
 func projectID(n int) string { return ids.Encode("Model", strconv.Itoa(n), "p") }
 
-// openChild opens the store the parent names in the environment.
-func openChild(ctx context.Context) (*sqlstore.Store, error) {
+// openChild opens the store the parent names in the environment, with
+// opts and the test catalogue.
+func openChild(ctx context.Context, opts sqlstore.Options) (*sqlstore.Store, error) {
+	opts.Catalogue = testCatalogue()
 	switch os.Getenv("RBAC_CHILD_ENGINE") {
 	case "sqlite":
-		return sqlstore.OpenSQLite(ctx, os.Getenv("RBAC_CHILD_DB"), sqlstore.Options{Catalogue: testCatalogue()})
+		return sqlstore.OpenSQLite(ctx, os.Getenv("RBAC_CHILD_DB"), opts)
 	case "postgres":
 		cfg, err := pgx.ParseConfig(os.Getenv("RBAC_POSTGRES_DSN"))
 		if err != nil {
 			return nil, err
 		}
 		cfg.RuntimeParams["search_path"] = os.Getenv("RBAC_CHILD_DB")
-		return sqlstore.New(ctx, stdlib.OpenDB(*cfg), sqlstore.PostgreSQL, sqlstore.Options{Catalogue: testCatalogue()})
+		return sqlstore.New(ctx, stdlib.OpenDB(*cfg), sqlstore.PostgreSQL, opts)
 	}
 	return nil, errors.New("RBAC_CHILD_ENGINE is neither sqlite nor postgres")
 }
@@ -187,7 +189,7 @@ func openChild(ctx context.Context) (*sqlstore.Store, error) {
 // parent's commands, one JSON line each, until its input ends.
 func runChild(in io.Reader, out io.Writer) error {
 	ctx := context.Background()
-	s, err := openChild(ctx)
+	s, err := openChild(ctx, sqlstore.Options{})
 	if err != nil {
 		return err
 	}
@@ -220,6 +222,8 @@ func runChild(in io.Reader, out io.Writer) error {
 			}
 		case "writes":
 			rep.Revs, err = p.writes(ctx, 2, cmd.N)
+		case "remove admins":
+			rep.Answers, err = removeAdmins(ctx, cmd)
 		case "answers":
 			if err = p.f.Sync(ctx, cmd.MinRev); err == nil {
 				rep.Answers, err = p.answers(cmd.Qs)
