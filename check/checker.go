@@ -25,10 +25,15 @@ type Options struct {
 	// Types is the table of ID type names; nil means [ids.DefaultTable].
 	// Every ID of every change applied is checked against it.
 	Types *ids.Table
-	// ProtectLastAdmin turns on last-administrator protection in the
-	// escalation guard: the last binding on a space whose role holds
-	// ROLE_BINDING_CREATE cannot be deleted or changed to a role without
-	// it, so a space never loses its last administrator.
+	// ProtectLastAdmin turns on the early last-administrator refusal of
+	// the escalation guard: a delete, or a change to a role without
+	// ROLE_BINDING_CREATE, of the last binding on a space whose role
+	// holds it is denied ([LastAdministrator]) before the host calls the
+	// store. It is advice, not the authority: it reads the checker's
+	// index, which may lag the store, and two guards can each allow one
+	// of two administrators removing each other. The store's option of
+	// the same name (memstore.Options, sqlstore.Options) decides inside
+	// the write; turn that on, and this one for the friendlier answer.
 	ProtectLastAdmin bool
 	// CursorKey seals the cursors of reverse questions. Processes that
 	// serve one API behind a load balancer must share it; nil means a

@@ -78,9 +78,21 @@
 // unrestrict a project or restrict a restricted one again. Following
 // Kubernetes RBAC, they also refuse to grant a role holding any
 // permission the actor does not hold there, so nobody can hand out more
-// than they have. With [Options].ProtectLastAdmin, the last binding on a
-// space whose role holds ROLE_BINDING_CREATE cannot be deleted or changed
-// to a role without it.
+// than they have. With [Options].ProtectLastAdmin, they also refuse early
+// to delete the last binding on a space whose role holds
+// ROLE_BINDING_CREATE, or to change it to a role without it.
+//
+// The guard is not the authority on the last administrator. It answers
+// from the checker's index, before the write: the index may lag the
+// store, and two administrators removing each other each pass their own
+// guard. The store keeps the rule inside the write, atomically, when it
+// is made with its own ProtectLastAdmin option (memstore.Options,
+// sqlstore.Options; see "The last administrator" in package store), and
+// refuses with a conflict (409). Turn the store's option on for the
+// guarantee, and the guard's for a friendlier 403 in the common case.
+// The guard has no method for role updates, which are an account
+// administrator's act (see "Permissions and roles"); the store's rule
+// also judges a role update that takes ROLE_BINDING_CREATE away.
 //
 // A space's first administrator is the one write the guard cannot allow
 // by itself: until then nobody holds ROLE_BINDING_CREATE there.

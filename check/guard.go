@@ -23,8 +23,11 @@ const (
 	// not hold on the resource; nobody can hand out more than they have.
 	Escalation DenyReason = "escalation"
 	// LastAdministrator: the binding is the last one on its space whose
-	// role holds ROLE_BINDING_CREATE, and the change would remove it or
-	// take that permission away (only with Options.ProtectLastAdmin).
+	// role holds ROLE_BINDING_CREATE, as the checker's index has it, and
+	// the change would remove it or take that permission away (only with
+	// Options.ProtectLastAdmin). An early answer only: the store's own
+	// last-administrator rule is what holds when two changes race (see
+	// "The last administrator" in package store).
 	LastAdministrator DenyReason = "last_administrator"
 	// NoSpace: the project to restrict belongs to no space the checker
 	// knows, so there is no space administrator who could restrict it.
