@@ -168,6 +168,12 @@ func testRoles(t *testing.T, f Factory) {
 			{"an empty permission list", rbac.NewRole{Name: "Empty", Permissions: []string{}}, "permissions"},
 			{"an unknown permission", rbac.NewRole{Name: "Typo", Permissions: []string{"PROJECT_READ", "PROJECT_REED"}}, "permissions"},
 			{"a permission in lower case", rbac.NewRole{Name: "Lower", Permissions: []string{"project_read"}}, "permissions"},
+			// PostgreSQL text cannot hold a NUL, so no store may keep one:
+			// every store refuses it as invalid input, not one as an
+			// internal error and another by storing it.
+			{"a NUL in the name", rbac.NewRole{Name: "Nul\x00name", Permissions: []string{"PROJECT_READ"}}, "name"},
+			{"a NUL at the end of the name", rbac.NewRole{Name: "Nul name\x00", Permissions: []string{"PROJECT_READ"}}, "name"},
+			{"a NUL in the description", rbac.NewRole{Name: "Nul description", Description: "Reads\x00 projects.", Permissions: []string{"PROJECT_READ"}}, "description"},
 		} {
 			_, err := e.roles().CreateRole(ctx, c.in)
 			wantInvalid(t, err, "CreateRole with "+c.why, c.field)
@@ -217,6 +223,29 @@ func testRoles(t *testing.T, f Factory) {
 		wantInvalid(t, err, "UpdateRole with an empty permission set", "permissions")
 		_, err = e.roles().UpdateRole(ctx, r.ID, rbac.RoleUpdate{Permissions: []string{"NOPE"}})
 		wantInvalid(t, err, "UpdateRole with an unknown permission", "permissions")
+	})
+
+	run(t, "an update with a NUL in the name or the description is invalid and changes nothing", f, func(t *testing.T, e *env) {
+		is := is.New(t)
+		ctx := t.Context()
+		r := mustCreateRole(t, e, "Plain", "PROJECT_READ")
+		before := e.revision(t)
+		name, desc := "Pl\x00ain", "Reads\x00 projects."
+		for _, c := range []struct {
+			why   string
+			u     rbac.RoleUpdate
+			field string
+		}{
+			{"a NUL in the name", rbac.RoleUpdate{Name: &name}, "name"},
+			{"a NUL in the description", rbac.RoleUpdate{Description: &desc}, "description"},
+		} {
+			_, err := e.roles().UpdateRole(ctx, r.ID, c.u)
+			wantInvalid(t, err, "UpdateRole with "+c.why, c.field)
+		}
+		got, err := e.roles().GetRole(ctx, r.ID)
+		is.NoErr(err)    // read the role back
+		is.Equal(got, r) // the role is as it was
+		unchangedRevision(t, e, before, "invalid updates")
 	})
 
 	run(t, "an update that changes nothing writes nothing", f, func(t *testing.T, e *env) {
