@@ -131,6 +131,9 @@ const (
 	// errIO: the operating system reported an error reading or writing
 	// the file (SQLite's SQLITE_IOERR and its extended codes).
 	errIO
+	// errCorrupt: the file is damaged; what SQLite read from it does
+	// not hold together.
+	errCorrupt
 )
 
 // classifySQLite reads SQLite's extended result codes, which
@@ -158,6 +161,8 @@ func classifySQLite(err error) errKind {
 			return errCantOpen
 		case sqlite3.SQLITE_IOERR:
 			return errIO
+		case sqlite3.SQLITE_CORRUPT:
+			return errCorrupt
 		}
 	}
 	return errOther

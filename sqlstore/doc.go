@@ -15,10 +15,17 @@
 // driver, so the host brings its own (github.com/jackc/pgx/v5/stdlib, for
 // one). Both apply the schema migrations before they return.
 //
-// A connection of OpenSQLite's that SQLite opened read-only (the file was
-// not writable at that moment) or that met an I/O error is closed rather
-// than used again, so that a store whose file was unwritable for a while
-// writes again as soon as it is writable, without a restart.
+// A file that is not a SQLite database, or that is damaged where opening
+// reads it, is refused by OpenSQLite with an error that names the file
+// and what is wrong. Damage found later (the file cut short under an open
+// store, say) is an error of the call that meets it. OpenSQLite reads the
+// file with system calls, not through a memory map, unless
+// [Options].MmapSize asks for one: with a map, that same damage is a
+// SIGBUS that kills the host process. A connection that SQLite opened
+// read-only (the file was not writable at that moment) or that met an
+// I/O error is closed rather than used again, so that a store whose file
+// was unwritable for a while writes again as soon as it is writable,
+// without a restart.
 //
 // # Host transactions
 //

@@ -13,11 +13,13 @@ import (
 	"time"
 )
 
-// The fault tests (readonly_test.go) take a store's permissions away
-// under a store that is open. Each runs the store in a child process
-// (this test binary again, running TestFaultChild), started by
-// runFaultChild: the permission test needs a user that is not root,
-// since root ignores permissions.
+// The fault tests (damage_test.go, readonly_test.go) damage a store's
+// file, or take its permissions away, under a store that is open. Each
+// runs the store in a child process (this test binary again, running
+// TestFaultChild), started by runFaultChild: a regression of the
+// truncation test is a SIGBUS, which would kill the whole test binary
+// rather than fail one test, and the permission test needs a user that
+// is not root, since root ignores permissions.
 
 // faultEnv names the child's part in the environment, and faultDBEnv the
 // database file.
@@ -37,6 +39,8 @@ func TestFaultChild(t *testing.T) {
 	path := os.Getenv(faultDBEnv)
 	var err error
 	switch part {
+	case "truncate":
+		err = truncateUnderStore(path)
 	case "readonly":
 		err = readOnlyForAWhile(path)
 	default:

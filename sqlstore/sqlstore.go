@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"sync"
 	"time"
 
@@ -55,6 +56,20 @@ type Options struct {
 	// than the retention loads a snapshot instead (see
 	// [store.CompactedError]).
 	ChangeRetention int
+	// MmapSize is how many bytes at the start of a SQLite file
+	// [OpenSQLite] reads through a memory map (SQLite's mmap_size); 0,
+	// the default, maps nothing and reads with system calls. [New] and
+	// PostgreSQL ignore it: a host that opens its own *sql.DB sets the
+	// pragma in its DSN.
+	//
+	// The risk, and why it is off unless asked for: when a mapped file
+	// is truncated under the process, or the storage under it fails, the
+	// next read of a mapped page is a SIGBUS, which Go cannot turn into
+	// an error: the whole host process dies. Without the map the same
+	// damage is an error returned to the caller. Turn it on only for a
+	// file on local storage that nothing but SQLite changes. What it
+	// buys is measured by BenchmarkPairedMmap (see BENCHMARKS.md).
+	MmapSize int64
 	// ProtectLastAdmin keeps every space that has an administrator (a
 	// binding on it whose role holds ROLE_BINDING_CREATE) from losing
 	// its last one: a Delete, ChangeRole or UpdateRole that would is a
@@ -185,13 +200,19 @@ func New(ctx context.Context, db *sql.DB, d *Dialect, opts Options) (*Store, err
 
 // SQLiteDSN returns the modernc.org/sqlite data source name that
 // [OpenSQLite] uses for the file at path, for a host that opens the
-// *sql.DB itself and hands it to [New].
+// *sql.DB itself and hands it to [New]. It asks for no memory map (see
+// [Options].MmapSize).
 //
 // A *sql.DB opened with it through sql.Open lacks one thing OpenSQLite
 // gives its own: connections that SQLite opened read-only (the file was
 // not writable at that moment), or that met an I/O error, are not taken
 // out of the pool, and keep failing after the fault has passed.
 func SQLiteDSN(path string) (string, error) {
+	return sqliteDSN(path, 0)
+}
+
+// sqliteDSN is [SQLiteDSN] with a memory map of mmap bytes.
+func sqliteDSN(path string, mmap int64) (string, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return "", fmt.Errorf("sqlstore: sqlite path %q: %w", path, err)
@@ -223,13 +244,10 @@ func SQLiteDSN(path string) (string, error) {
 	// tables in memory, not in temporary files: a batch create would
 	// otherwise write each row to a temp file besides the WAL.
 	q.Add("_pragma", "temp_store(MEMORY)")
-	// Reads of the first 256 MB of the file through a memory map, which
-	// the OS shares between connections and processes: a read then
-	// costs no system call once the OS has the page, and each
-	// connection's own page cache can stay at the default size. (With a
-	// memory map, an I/O error while reading surfaces as a signal rather
-	// than an error; SQLite's documentation weighs this.)
-	q.Add("_pragma", "mmap_size(268435456)")
+	// A memory map only when the host asked, knowing the risk (see
+	// Options.MmapSize); 0 is spelled out too, so that a driver built
+	// with another default still maps nothing unless asked.
+	q.Add("_pragma", "mmap_size("+strconv.FormatInt(max(mmap, 0), 10)+")")
 	u := url.URL{Scheme: "file", Path: abs, RawQuery: q.Encode()}
 	return u.String(), nil
 }
@@ -254,7 +272,7 @@ func OpenSQLite(ctx context.Context, path string, opts Options) (*Store, error) 
 	} else if !fi.IsDir() {
 		return nil, fmt.Errorf("sqlstore: open %s: %s is not a directory", path, dir)
 	}
-	dsn, err := SQLiteDSN(path)
+	dsn, err := sqliteDSN(path, opts.MmapSize)
 	if err != nil {
 		return nil, err
 	}
@@ -279,26 +297,48 @@ func OpenSQLite(ctx context.Context, path string, opts Options) (*Store, error) 
 	s, err := New(ctx, db, SQLite, opts)
 	if err != nil {
 		db.Close()
-		return nil, fmt.Errorf("sqlstore: open %s: %w", path, err)
+		return nil, fmt.Errorf("sqlstore: open %s: %w", path, SQLite.openError(err))
 	}
 	s.ownDB = true
 	return s, nil
 }
 
-// openError adds to a driver error what it means when opening a database.
+// openError adds to a driver error what it means when opening a database,
+// once.
 func (d *Dialect) openError(err error) error {
+	var said *openProblem
+	if errors.As(err, &said) {
+		return err
+	}
+	var what string
 	switch d.classify(err) {
 	case errNotADB:
-		return fmt.Errorf("file is not a SQLite database: %w", err)
+		what = "file is not a SQLite database"
+	case errCorrupt:
+		what = "the database file is damaged"
+	case errIO:
+		what = "reading or writing the database file failed"
 	case errReadOnly:
-		return fmt.Errorf("database is read-only, and the store must write to it: %w", err)
+		what = "database is read-only, and the store must write to it"
 	case errCantOpen:
-		return fmt.Errorf("cannot open the database file: %w", err)
+		what = "cannot open the database file"
 	case errBusy:
-		return fmt.Errorf("the database stayed locked by another connection for longer than the busy timeout: %w", err)
+		what = "the database stayed locked by another connection for longer than the busy timeout"
+	default:
+		return err
 	}
-	return err
+	return &openProblem{what: what, err: err}
 }
+
+// openProblem is a driver error met while opening a database, with what
+// it means.
+type openProblem struct {
+	what string
+	err  error
+}
+
+func (e *openProblem) Error() string { return e.what + ": " + e.err.Error() }
+func (e *openProblem) Unwrap() error { return e.err }
 
 // DB returns the database the store works on, so that a host can begin a
 // transaction on it and run the store in it with [Store.WithTx].
