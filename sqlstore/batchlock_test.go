@@ -2,14 +2,18 @@ package sqlstore_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/matryer/is"
 
 	"github.com/rolebind/rbac"
@@ -24,7 +28,21 @@ import (
 // with a deadlock (40P01); the store inserts in one global order so that
 // this cannot happen. Every item must end created or in conflict, each
 // key created once, with no batch failing and in a few seconds.
+//
+// The second run has pools whose sessions default to SERIALIZABLE, as a
+// host may set for its own transactions: the store's writes must not
+// turn into serialization failures (40001) on the change feed's counter
+// row, which every write updates.
 func TestConcurrentBatchesOnPostgres(t *testing.T) {
+	t.Run("read committed", func(t *testing.T) { contendBatches(t, nil) })
+	t.Run("serializable by default", func(t *testing.T) {
+		contendBatches(t, map[string]string{"default_transaction_isolation": "serializable"})
+	})
+}
+
+// contendBatches runs the workload of TestConcurrentBatchesOnPostgres on
+// pools whose sessions have the runtime parameters params.
+func contendBatches(t *testing.T, params map[string]string) {
 	const (
 		pools     = 32
 		perPool   = 10 // batches each pool runs, one after the other
@@ -37,7 +55,7 @@ func TestConcurrentBatchesOnPostgres(t *testing.T) {
 	schema := newSchema(t)
 	stores := make([]*sqlstore.Store, pools)
 	for p := range stores {
-		db := postgresDB(t, schema)
+		db := postgresPool(t, schema, params)
 		db.SetMaxOpenConns(2)
 		s, err := sqlstore.New(ctx, db, sqlstore.PostgreSQL, sqlstore.Options{Catalogue: testCatalogue()})
 		is.NoErr(err) // open pool
@@ -115,4 +133,82 @@ func TestConcurrentBatchesOnPostgres(t *testing.T) {
 	}
 	is.Equal(count(t, stores[0]), keys) // the table holds one binding per key
 	is.True(elapsed < bound)            // no batch waited out deadlocks
+}
+
+// postgresPool opens a handle whose sessions work in schema and have the
+// runtime parameters params.
+func postgresPool(tb testing.TB, schema string, params map[string]string) *sql.DB {
+	tb.Helper()
+	cfg, err := pgx.ParseConfig(postgresDSN(tb))
+	if err != nil {
+		tb.Fatalf("RBAC_POSTGRES_DSN: %v", err)
+	}
+	maps.Copy(cfg.RuntimeParams, params)
+	cfg.RuntimeParams["search_path"] = schema
+	db := stdlib.OpenDB(*cfg)
+	tb.Cleanup(func() { db.Close() })
+	return db
+}
+
+// TestBatchDeadlockRetried makes a batch one side of a deadlock that
+// ordering cannot prevent: a host's transaction holds key B and then
+// asks for key A, which the batch took before it asked for B. PostgreSQL
+// fails the batch's transaction with 40P01; the store must run the batch
+// again, and the caller must see a clean result, not the deadlock.
+func TestBatchDeadlockRetried(t *testing.T) {
+	is := is.New(t)
+	ctx := t.Context()
+	s := postgresEngine.open(t, sqlstore.Options{})
+	a, b := newBinding(1, 1, 1), newBinding(2, 2, 1)
+	if a.UserID > b.UserID {
+		a, b = b, a // the batch takes a first: its lock order is byte order
+	}
+
+	host, err := s.DB().BeginTx(ctx, nil)
+	is.NoErr(err) // the host's transaction
+	defer host.Rollback()
+	// PostgreSQL fails the transaction whose deadlock check, run
+	// deadlock_timeout after it began to wait, finds the cycle; the host
+	// waits longer before it checks, so the batch is the one that fails.
+	// (Setting it takes a superuser, which the test server's user is.)
+	_, err = host.ExecContext(ctx, "SET LOCAL deadlock_timeout = '20s'")
+	is.NoErr(err) // the host checks for deadlocks late
+	var hostPID int
+	is.NoErr(host.QueryRowContext(ctx, "SELECT pg_backend_pid()").Scan(&hostPID))
+	_, err = s.WithTx(host).Create(ctx, b)
+	is.NoErr(err) // the host takes b
+
+	type outcome struct {
+		res []sqlstore.BatchResult
+		err error
+	}
+	done := make(chan outcome, 1)
+	go func() {
+		res, err := s.CreateBatch(ctx, []rbac.NewBinding{b, a}, sqlstore.BatchOptions{})
+		done <- outcome{res, err}
+	}()
+	// Wait until the batch, holding a, waits for the host's b.
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		var blocked bool
+		is.NoErr(s.DB().QueryRowContext(ctx,
+			"SELECT count(*) > 0 FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))", hostPID).Scan(&blocked))
+		if blocked {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the batch never waited for the host's transaction")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	_, err = s.WithTx(host).Create(ctx, a)
+	is.NoErr(err) // the host gets a once the deadlock failed the batch's first try
+	is.NoErr(host.Commit())
+
+	got := <-done
+	is.NoErr(got.err) // the deadlock does not reach the caller
+	is.Equal(len(got.res), 2)
+	for _, r := range got.res {
+		is.True(errors.Is(r.Err, rbac.ErrConflict)) // the retried batch finds both keys taken by the host
+	}
+	is.Equal(count(t, s), 2)
 }

@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -47,7 +48,7 @@ func (s *Store) writeOnce(ctx context.Context, fn func(r runner) error) (*record
 	var rec *recorder
 	err := s.retry(ctx, func() error {
 		rec = &recorder{}
-		tx, err := s.db.BeginTx(ctx, nil)
+		tx, err := s.db.BeginTx(ctx, s.writeTxOptions())
 		if err != nil {
 			return err
 		}
@@ -64,6 +65,29 @@ func (s *Store) writeOnce(ctx context.Context, fn func(r runner) error) (*record
 		return nil
 	})
 	return rec, err
+}
+
+// readCommitted is the isolation of the store's own write transactions
+// on PostgreSQL, whatever default_transaction_isolation the host set.
+//
+// Why: every write takes the change feed's counter row as its last
+// statement, and its lock is what orders writers (see record). Under
+// READ COMMITTED a writer that waited for that lock goes on with the
+// committed row; under REPEATABLE READ or SERIALIZABLE it fails with a
+// serialization failure (40001) instead, so of N concurrent writes one
+// commits and the others start over, again and again, until the retries
+// run out. The store's rules do not depend on a higher level: the
+// database's constraints and the store's explicit row locks keep them.
+var readCommitted = sql.TxOptions{Isolation: sql.LevelReadCommitted}
+
+// writeTxOptions returns the options of the store's own write
+// transactions: READ COMMITTED on PostgreSQL; SQLite's are serializable
+// whatever is asked, and the driver takes only the default.
+func (s *Store) writeTxOptions() *sql.TxOptions {
+	if s.d == PostgreSQL {
+		return &readCommitted
+	}
+	return nil
 }
 
 // abandon forgets the changes of a transaction that did not commit.
