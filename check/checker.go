@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"sync"
 	"sync/atomic"
 
@@ -63,6 +64,9 @@ type Checker struct {
 	// would not bring them (a store need not record its predefined roles
 	// as changes).
 	loaded bool
+	// hist remembers the latest changes applied, under applyMu, so that
+	// a store whose history went back is found (see [ErrRewound]).
+	hist history
 
 	// wakeMu guards wake, which is closed and replaced each time the
 	// revision moves, to wake WaitFor callers.
@@ -98,6 +102,7 @@ func New(opts Options) (*Checker, error) {
 	c.cursors = sealed.New(key)
 	c.prBit, c.rbcBit = c.bitOrNone(perm.ProjectRestrict), c.bitOrNone(perm.RoleBindingCreate)
 	c.ix.Store(newIndex())
+	c.hist.seed = maphash.MakeSeed()
 	return c, nil
 }
 
@@ -123,6 +128,15 @@ var ErrGap = errors.New("check: change does not follow the last applied revision
 // revision gives an error matching [ErrGap] and changes nothing. Changes
 // with revision 0 come from snapshots and go through [Checker.Load].
 //
+// A change at an applied revision is compared with the one applied there,
+// for the latest revisions (a digest of each is kept): when it differs,
+// the store's history went back behind the checker (a database restored
+// from a backup hands the revisions of the lost writes out again), and
+// Apply returns an error matching [ErrRewound]. From then on it applies
+// nothing and returns that error, until [Checker.Load] (or a catch-up,
+// which loads a snapshot) replaces the index: every change applied on top
+// would mix two histories.
+//
 // Every ID the change carries is checked against the checker's ID table
 // ([Options].Types) for the kind its field holds: binding, user, role, a
 // resource ID of the change's resource type, project and space IDs of the
@@ -137,13 +151,23 @@ var ErrGap = errors.New("check: change does not follow the last applied revision
 func (c *Checker) Apply(ch store.Change) error {
 	c.applyMu.Lock()
 	defer c.applyMu.Unlock()
-	return c.applyLocked(ch)
+	err := c.applyLocked(ch, false)
+	if err == errUnremembered {
+		// Too old to compare: taken as the change applied there, as
+		// before the digests were kept.
+		return nil
+	}
+	return err
 }
 
-func (c *Checker) applyLocked(ch store.Change) error {
-	// Checked before the write lock is taken: checks wait for the
-	// change, not for its validation.
+// applyLocked applies ch. With passOver, a change at the next revision
+// whose content the index refuses as invalid still moves the index on
+// to its revision, with nothing changed (see CatchUp for why).
+func (c *Checker) applyLocked(ch store.Change, passOver bool) error {
+	// Checked and digested before the write lock is taken: checks wait
+	// for the change, not for its validation.
 	ch, bad := c.canonicalChange(ch)
+	sum := c.hist.digest(&ch)
 	ix := c.ix.Load()
 	ix.mu.Lock()
 	rev := ix.rev
@@ -151,14 +175,20 @@ func (c *Checker) applyLocked(ch store.Change) error {
 	switch {
 	case ch.Revision == 0:
 		err = fmt.Errorf("check: change without a revision; snapshots go through Load")
+	case c.hist.rewound != nil:
+		err = c.hist.rewound
 	case ch.Revision <= rev:
+		err = c.hist.compare(ch.Revision, sum)
 	case ch.Revision != rev+1:
 		err = fmt.Errorf("%w: have revision %d, got %d", ErrGap, rev, ch.Revision)
-	case bad != nil:
-		err = bad
 	default:
-		if err = ix.apply(c.vocab, ch); err == nil {
+		err = bad
+		if err == nil {
+			err = ix.apply(c.vocab, ch)
+		}
+		if err == nil || (passOver && errors.Is(err, rbac.ErrInvalid)) {
 			ix.rev = ch.Revision
+			c.hist.record(ch.Revision, sum)
 		}
 	}
 	moved := ix.rev != rev

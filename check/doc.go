@@ -154,6 +154,21 @@
 //   - A change that arrives out of order (revision gap) is not applied
 //     until the changes before it are read from the feed; a feed that no
 //     longer holds them makes the follower load a fresh snapshot.
+//   - A store whose history goes back (a database restored from a
+//     backup, a SQLite file that lost its WAL in a crash) hands the
+//     revisions of the lost writes out again, and a checker that took
+//     them for writes it had applied would answer for the lost ones for
+//     good: a revoked administrator allowed again. The checker keeps a
+//     digest of each of its latest changes, on the apply path, and a
+//     [Follower] compares: its poll reads the feed from the checker's
+//     revision (and back over this process's writes since the last poll)
+//     and reads the store's head, and its subscription compares a write
+//     at a revision already applied with the change applied there. A
+//     store below the checker's revision, or another change at one of
+//     its revisions, is [ErrRewound]: the follower loads a snapshot at
+//     once (within one interval of a restore, or before this process's
+//     next write returns) and reports it. From the restore until then,
+//     checks answer from the old index.
 //   - Every ID of every change is checked before it is applied (a SPACE
 //     binding must hold a space ID, and so on); [Checker.Apply] refuses a
 //     change that fails, as invalid input. A store never emits one; a
@@ -167,7 +182,9 @@
 // ([FollowOptions].Logger: errors, and each snapshot it loads).
 // [Follower.Status] says which revision checks answer from, the newest
 // store revision seen, the lag between the two, when it last polled and
-// its last error, for a health endpoint or a metrics exporter.
+// its last error, and how many snapshots it reloaded, how many of them
+// because the store went back, when and why the last, for a health
+// endpoint or a metrics exporter.
 //
 // Any store that implements [store.ChangeFeed] (alongside
 // [store.RoleStore] and [store.ResourceStore]) can feed a checker through

@@ -140,6 +140,11 @@ func (f *feed) Changes(ctx context.Context, after uint64, limit int) ([]store.Ch
 	if after < f.oldest {
 		return nil, &store.CompactedError{After: after, Oldest: f.oldest + 1}
 	}
+	if after >= f.oldest+uint64(len(f.log)) {
+		// Nothing after it is committed (yet, or any more, after a
+		// restore).
+		return []store.Change{}, nil
+	}
 	rest := f.log[after-f.oldest:]
 	return slices.Clone(rest[:min(limit, len(rest))]), nil
 }
