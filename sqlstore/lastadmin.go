@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"hash/fnv"
 
 	"github.com/rolebind/rbac"
 	"github.com/rolebind/rbac/internal/core"
@@ -48,8 +47,6 @@ import (
 
 // adminQueries are the rule's queries for one dialect.
 type adminQueries struct {
-	// resource reads a binding's resource, with no lock.
-	resource string
 	// delete deletes a binding unless it is the last administrator of
 	// its space; no row is a binding that is not there or is refused.
 	delete string
@@ -72,7 +69,8 @@ const adminPattern = " " + core.AdminPermission + " "
 
 // The PostgreSQL advisory lock keys, in the two-integer key space (which
 // does not overlap the single bigint key of the migrations): a class for
-// the spaces, with a key derived from the space ID, and the global lock.
+// the spaces, keyed by hashtext of the space ID (two spaces with one key
+// only take turns when they need not), and the global lock, key 0.
 const (
 	adminSpaceLockClass  = 0x72626173 // "rbas"
 	adminGlobalLockClass = 0x72626167 // "rbag"
@@ -99,7 +97,6 @@ func makeAdminQueries(d *Dialect) adminQueries {
 	// adminPattern, then otherAdmin's.
 	lastOfSpace := `b.resource_type = ? AND ` + holds("r") + ` AND NOT ` + otherAdmin("o.id <> b.id")
 	q := adminQueries{
-		resource: d.rebind("SELECT resource_type, resource_id FROM rbac_role_bindings WHERE id = ?"),
 		delete: d.rebind(`DELETE FROM rbac_role_bindings WHERE id = ? AND NOT EXISTS (
 			SELECT 1 FROM rbac_role_bindings b JOIN rbac_roles r ON r.id = b.role_id
 			WHERE b.id = ? AND ` + lastOfSpace + `) RETURNING ` + bindingColumns),
@@ -111,30 +108,28 @@ func makeAdminQueries(d *Dialect) adminQueries {
 			ORDER BY b.resource_id LIMIT 1`),
 	}
 	if d == PostgreSQL {
-		// The space's lock is taken by the outer query, from the one row
-		// of the subquery that takes the global lock: the global lock
-		// comes first. OFFSET 0 keeps the planner from merging the two.
-		q.lockBinding = `SELECT pg_advisory_xact_lock(CAST($1 AS integer), CAST($2 AS integer))
-			FROM (SELECT pg_advisory_xact_lock_shared(CAST($3 AS integer), CAST($4 AS integer)) OFFSET 0) AS g`
+		// One statement, one round trip: the space's lock is taken in the
+		// outer projection, from a row joined with the one row of the
+		// subquery that takes the global lock, so the global lock comes
+		// first (OFFSET 0 keeps the planner from merging the two). The
+		// space's key is hashtext of its ID; the binding's space never
+		// changes, so reading it before the locks is safe. No row (no
+		// such binding, or not on a space) takes no space lock.
+		q.lockBinding = `SELECT pg_advisory_xact_lock(CAST($1 AS integer), hashtext(b.resource_id))
+			FROM (SELECT pg_advisory_xact_lock_shared(CAST($2 AS integer), 0) OFFSET 0) AS g,
+				rbac_role_bindings b
+			WHERE b.id = $3 AND b.resource_type = $4`
 		q.lockRoles = `SELECT pg_advisory_xact_lock(CAST($1 AS integer), CAST($2 AS integer))`
 	}
 	return q
 }
 
 func (q adminQueries) prepared() []string {
-	out := []string{q.resource, q.delete, q.change, q.role}
+	out := []string{q.delete, q.change, q.role}
 	if q.lockBinding != "" {
 		out = append(out, q.lockBinding, q.lockRoles)
 	}
 	return out
-}
-
-// spaceLockKey derives a space's advisory lock key from its ID. Two
-// spaces with one key only take turns when they need not.
-func spaceLockKey(spaceID string) int32 {
-	h := fnv.New32a()
-	h.Write([]byte(spaceID))
-	return int32(h.Sum32())
 }
 
 // lockBinding takes, on PostgreSQL with the rule on, the advisory locks
@@ -145,15 +140,7 @@ func (r runner) lockBinding(ctx context.Context, id string) error {
 	if !r.s.protect || q.lockBinding == "" {
 		return nil
 	}
-	var rt, res string
-	err := r.queryRow(ctx, q.resource, []any{id}, &rt, &res)
-	if errors.Is(err, sql.ErrNoRows) || err == nil && rt != string(rbac.Space) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	_, err = r.exec(ctx, q.lockBinding, int32(adminSpaceLockClass), spaceLockKey(res), int32(adminGlobalLockClass), int32(0))
+	_, err := r.exec(ctx, q.lockBinding, int32(adminSpaceLockClass), int32(adminGlobalLockClass), id, string(rbac.Space))
 	return err
 }
 
