@@ -158,7 +158,13 @@
 // ROLE_BINDING_CREATE away takes the global lock exclusive. Those locks
 // come before any row lock, in one order, so they cannot deadlock (the
 // argument is written out in lastadmin.go). Every process that shares a
-// database should open it with the same setting.
+// database should open it with the same setting. The checks rely on each
+// statement seeing what committed before it started, which is READ
+// COMMITTED, PostgreSQL's default and the isolation of the store's own
+// transactions: a host transaction ([Store.WithTx]) at REPEATABLE READ
+// reads from a snapshot taken before the locks were granted, and can let
+// two removals through; run protected writes in host transactions at
+// READ COMMITTED (or SERIALIZABLE, where PostgreSQL fails one of them).
 //
 // # Batches
 //

@@ -44,6 +44,12 @@ import (
 // holds row locks of other writes can meet a deadlock there, which
 // PostgreSQL breaks by failing one transaction (the store's own are run
 // again).
+//
+// The checks after the locks see what committed before them because each
+// statement at READ COMMITTED takes a new snapshot. A host transaction at
+// REPEATABLE READ would keep the snapshot of its first statement, taken
+// before the locks were granted; the package documentation asks hosts
+// not to run protected writes at that level.
 
 // adminQueries are the rule's queries for one dialect.
 type adminQueries struct {
