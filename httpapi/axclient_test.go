@@ -411,10 +411,6 @@ func runAXClient(t *testing.T, node string, s httpapi.Store, c *check.Checker, p
 	type expect struct {
 		want  string // "ok", "<ErrorClass> <status>", or for raw calls "HTTP <status>"
 		check func(t *testing.T, r axResult)
-		// bug, when set, is a known handler bug whose outcome is
-		// bugOutcome: the case skips with the note while the bug is
-		// there, and holds the handler to want once it is fixed.
-		bug, bugOutcome string
 	}
 	// fields checks a raw 400's problem: it names exactly these fields.
 	fields := func(want ...string) func(*testing.T, axResult) {
@@ -482,8 +478,7 @@ func runAXClient(t *testing.T, node string, s httpapi.Store, c *check.Checker, p
 			var ro axRole
 			decode(t, r, &ro)
 			is.New(t).Equal(ro.Description, "") // cleared
-		}, bugOutcome: "BadRequestError 400", bug: "PATCH /v2/roles/{role_id} refuses {\"description\":null} (validate.DecodeRoleUpdate: must not be null), " +
-			"but the public API's UpdateRoleRequest says \"Set to null to clear it\" and the client's updateRole documents passing null"},
+		}},
 		"roles: update predefined":                    {want: "BadRequestError 400"},
 		"roles: update, not an account administrator": {want: "AuthorizationError 403"},
 		"roles: delete predefined":                    {want: "BadRequestError 400"},
@@ -647,9 +642,6 @@ func runAXClient(t *testing.T, node string, s httpapi.Store, c *check.Checker, p
 			}
 			raw := strings.HasPrefix(r.Name, "raw: ")
 			got := r.outcome(raw)
-			if e.bug != "" && got == e.bugOutcome {
-				t.Skipf("known handler bug, got %s, want %s: %s", got, e.want, e.bug)
-			}
 			if got != e.want {
 				t.Fatalf("got %s, want %s (message %q, problem %+v)", got, e.want, r.Message, r.Problem)
 			}

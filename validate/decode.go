@@ -107,7 +107,7 @@ func readCapped(r io.Reader) ([]byte, error) {
 // claim is unknown. It returns nil values when the payload as a whole is
 // unusable (malformed, not an object, too large).
 func decodeObject(data []byte, known []string, extra func(string) (rbac.Reason, string, bool)) (map[string]string, rbac.FieldErrors) {
-	vals, _, errs := decodeFields(data, known, nil, extra)
+	vals, _, errs := decodeFields(data, known, nil, nil, extra)
 	return vals, errs
 }
 
@@ -116,7 +116,10 @@ func decodeObject(data []byte, known []string, extra func(string) (rbac.Reason, 
 // in lists, come back in the second map, with the rules of string values
 // applied to each element. An empty array is kept as an empty, non-nil
 // slice, so that callers can tell it from an absent key.
-func decodeFields(data []byte, known, lists []string, extra func(string) (rbac.Reason, string, bool)) (map[string]string, map[string][]string, rbac.FieldErrors) {
+//
+// A key of nullable may be null, which sets it to "": the public API's
+// way of clearing an optional text (a role's description).
+func decodeFields(data []byte, known, lists, nullable []string, extra func(string) (rbac.Reason, string, bool)) (map[string]string, map[string][]string, rbac.FieldErrors) {
 	var errs rbac.FieldErrors
 	if len(data) > MaxPayload {
 		errs.Add("", rbac.ReasonTooLong, fmt.Sprintf("payload is larger than %d bytes", MaxPayload))
@@ -179,6 +182,10 @@ func decodeFields(data []byte, known, lists []string, extra func(string) (rbac.R
 			}
 			vals[key] = s
 		case 'n':
+			if contains(nullable, key) {
+				vals[key] = ""
+				continue
+			}
 			errs.Add(key, rbac.ReasonRequired, "must not be null")
 		default:
 			errs.Add(key, rbac.ReasonWrongType, "must be a string, not "+jsonKind(raw[0]))

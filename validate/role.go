@@ -13,6 +13,10 @@ var (
 	roleKeys       = []string{"name", "description"}
 	roleListKeys   = []string{"permissions"}
 	roleSystemKeys = []string{"id", "created_at", "updated_at", "is_predefined"}
+	// roleNullable are the keys that may be null: the public API clears
+	// a role's description with "description": null, and its clients
+	// send that.
+	roleNullable = []string{"description"}
 )
 
 // NewRole checks a role create input against vocab and returns it
@@ -75,13 +79,14 @@ func (v *Validator) RestrictedQuery(q rbac.RestrictedQuery) (rbac.RestrictedQuer
 
 // DecodeNewRole decodes a role create payload strictly and checks it:
 // exactly a JSON object with a string name, an optional string
-// description and an array of strings permissions. The system-managed
-// keys id, created_at, updated_at and is_predefined are rejected as
-// forbidden; unknown keys, duplicate keys, null, values of other JSON
+// description (null, as the public API allows, means none) and an array
+// of strings permissions. The system-managed keys id, created_at,
+// updated_at and is_predefined are rejected as forbidden; unknown keys,
+// duplicate keys, null for name or permissions, values of other JSON
 // types, malformed JSON, trailing data and payloads over [MaxPayload] are
 // rejected as for bindings, every problem reported at once.
 func (v *Validator) DecodeNewRole(vocab *perm.Vocabulary, data []byte) (rbac.NewRole, error) {
-	vals, lists, errs := decodeFields(data, roleKeys, roleListKeys, roleExtra)
+	vals, lists, errs := decodeFields(data, roleKeys, roleListKeys, roleNullable, roleExtra)
 	if vals == nil {
 		return rbac.NewRole{}, errs.Err()
 	}
@@ -93,9 +98,10 @@ func (v *Validator) DecodeNewRole(vocab *perm.Vocabulary, data []byte) (rbac.New
 // DecodeRoleUpdate decodes a role update payload strictly: the keys of
 // [Validator.DecodeNewRole], each optional; a key that is present is set,
 // a key that is absent keeps its value. permissions, when present,
-// replaces the whole set.
+// replaces the whole set; "description": null clears the description, as
+// in the public API.
 func (v *Validator) DecodeRoleUpdate(vocab *perm.Vocabulary, data []byte) (rbac.RoleUpdate, error) {
-	vals, lists, errs := decodeFields(data, roleKeys, roleListKeys, roleExtra)
+	vals, lists, errs := decodeFields(data, roleKeys, roleListKeys, roleNullable, roleExtra)
 	if vals == nil {
 		return rbac.RoleUpdate{}, errs.Err()
 	}

@@ -144,6 +144,10 @@ func TestDecodeNewRole(t *testing.T) {
 	nr, err = validate.Default().ReadNewRole(testVocab, strings.NewReader(`{"permissions":["QUEUE_READ"],"name":"Q"}`))
 	is.NoErr(err) // description is optional, order free
 	is.Equal(nr.Name, "Q")
+
+	nr, err = validate.Default().DecodeNewRole(testVocab, []byte(`{"name":"Q","description":null,"permissions":["QUEUE_READ"]}`))
+	is.NoErr(err) // a null description is no description
+	is.Equal(nr.Description, "")
 }
 
 func TestDecodeNewRoleRejects(t *testing.T) {
@@ -202,6 +206,14 @@ func TestDecodeRoleUpdate(t *testing.T) {
 	is.True(u.Name == nil)        // name absent: unchanged
 	is.True(u.Permissions == nil) // permissions absent: unchanged
 	is.Equal(*u.Description, "")  // present and empty: cleared
+
+	u, err = v.DecodeRoleUpdate(testVocab, []byte(`{"description":null}`))
+	is.NoErr(err)                 // null clears too, as in the public API, whose clients send it
+	is.True(u.Description != nil) // present: set
+	is.Equal(*u.Description, "")  // to nothing
+
+	_, err = v.DecodeRoleUpdate(testVocab, []byte(`{"name":null}`))
+	is.True(has(fieldErrs(t, err), "name", rbac.ReasonRequired)) // a name cannot be cleared
 
 	u, err = v.DecodeRoleUpdate(testVocab, []byte(`{"permissions":["QUEUE_READ"],"name":" New "}`))
 	is.NoErr(err)
