@@ -105,6 +105,10 @@ func New(s Store, c *check.Checker, auth Authenticate, opts Options) http.Handle
 	for _, rt := range routes {
 		m.Handle(rt.pattern, h.route(rt.f))
 	}
+	// Every request no route takes lands here, so that the mux routes
+	// each request once and never answers with its own plain-text 404
+	// or 405.
+	m.HandleFunc(catchAll, h.unmatched)
 	h.mux = m
 	return h
 }
@@ -149,10 +153,6 @@ func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		h.unmatched(w, r)
 		return
 	}
-	if _, pattern := h.mux.Handler(r); pattern == "" {
-		h.unmatched(w, r)
-		return
-	}
 	h.mux.ServeHTTP(w, r)
 }
 
@@ -169,7 +169,7 @@ func (h *handler) unmatched(w http.ResponseWriter, r *http.Request) {
 		for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPatch, http.MethodDelete} {
 			probe := *r
 			probe.Method = m
-			if _, pattern := h.mux.Handler(&probe); pattern != "" {
+			if _, pattern := h.mux.Handler(&probe); pattern != catchAll {
 				allow = append(allow, m)
 			}
 		}
@@ -183,6 +183,10 @@ func (h *handler) unmatched(w http.ResponseWriter, r *http.Request) {
 	}
 	h.fail(w, r, &statusError{status: http.StatusMethodNotAllowed, detail: "method " + r.Method + " is not allowed on " + r.URL.Path, allow: allow})
 }
+
+// catchAll is the pattern of [handler.unmatched]: the least specific
+// of all, so it takes only what no route does.
+const catchAll = "/"
 
 // cleanPath is the path ServeMux would redirect p to: p cleaned, with a
 // trailing slash kept.
