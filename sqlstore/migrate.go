@@ -289,3 +289,22 @@ func cursorKey(ctx context.Context, ex execQuerier, d *Dialect) ([]byte, error) 
 	}
 	return key, nil
 }
+
+// SchemaStatus reads the schema version of the database db, opened with
+// a driver for dialect d, and returns it with the version this package
+// makes ([Dialect.SchemaVersion]), so that an operator can see whether
+// opening a store would migrate (current < known), or fail with
+// [ErrSchemaTooNew] (current > known), before doing it. current is 0 for
+// a database without the store's tables. It only reads: no table is
+// made, no lock taken, nothing written, so it works on a read-only
+// database.
+func SchemaStatus(ctx context.Context, db *sql.DB, d *Dialect) (current, known int, err error) {
+	if d != SQLite && d != PostgreSQL {
+		return 0, 0, errors.New("sqlstore: unknown dialect; use sqlstore.SQLite or sqlstore.PostgreSQL")
+	}
+	current, err = schemaVersion(ctx, db, d)
+	if err != nil {
+		return 0, 0, err
+	}
+	return current, d.SchemaVersion(), nil
+}
