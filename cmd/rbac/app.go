@@ -18,6 +18,7 @@ import (
 	"github.com/rolebind/rbac"
 	"github.com/rolebind/rbac/check"
 	"github.com/rolebind/rbac/sqlstore"
+	"github.com/rolebind/rbac/validate"
 )
 
 // app is what every command shares: the standard streams, the
@@ -143,3 +144,7 @@ func redact(db string) string {
 	}
 	return db
 }
+
+// validateDefault is the validator of the stores the command line opens
+// (sqlstore.Options.Validator is left nil, which means this one).
+func validateDefault() *validate.Validator { return validate.Default() }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -26,11 +27,14 @@ func writeJSON(w io.Writer, v any) error {
 // table writes rows under a header, columns aligned as kubectl aligns
 // them: upper-case header, three spaces between columns.
 type table struct {
-	tw *tabwriter.Writer
+	w   io.Writer
+	buf bytes.Buffer
+	tw  *tabwriter.Writer
 }
 
 func newTable(w io.Writer, header ...string) *table {
-	t := &table{tw: tabwriter.NewWriter(w, 0, 0, 3, ' ', 0)}
+	t := &table{w: w}
+	t.tw = tabwriter.NewWriter(&t.buf, 0, 0, 3, ' ', 0)
 	t.row(header...)
 	return t
 }
@@ -39,7 +43,20 @@ func (t *table) row(cells ...string) {
 	fmt.Fprintln(t.tw, strings.Join(cells, "\t"))
 }
 
-func (t *table) flush() error { return t.tw.Flush() }
+// flush writes the table, without the blanks that pad an empty last
+// column.
+func (t *table) flush() error {
+	if err := t.tw.Flush(); err != nil {
+		return err
+	}
+	var out bytes.Buffer
+	for line := range strings.Lines(t.buf.String()) {
+		out.WriteString(strings.TrimRight(line, " \n"))
+		out.WriteByte('\n')
+	}
+	_, err := t.w.Write(out.Bytes())
+	return err
+}
 
 // pagination is the paging object of every list body of the REST API:
 // next_cursor only when has_more is true.
