@@ -91,7 +91,7 @@ denied, internal); 2 usage error.`,
 		newBootstrapCmd,
 		newMigrateCmd,
 		newChangesCmd,
-		// export, import, serve, keys: see export.go, import.go, serve.go, keys.go
+		newExportCmd, newImportCmd, newServeCmd, newKeysCmd,
 	} {
 		root.AddCommand(mk(a))
 	}
