@@ -236,7 +236,12 @@ func (a *app) writeRole(r rbac.Role) error {
 		return writeJSON(a.stdout, wireRole(r))
 	}
 	w := wireRole(r)
-	_, err := fmt.Fprintf(a.stdout, "ID:           %s\nName:         %s\nDescription:  %s\nPredefined:   %t\nCreated at:   %s\nUpdated at:   %s\nPermissions:\n  %s\n",
-		w.ID, w.Name, w.Description, w.Predefined, w.CreatedAt, w.UpdatedAt, strings.Join(w.Permissions, "\n  "))
-	return err
+	t := newTable(a.stdout, "ID:", w.ID)
+	t.row("Name:", w.Name)
+	t.row("Description:", w.Description)
+	t.row("Predefined:", strconv.FormatBool(w.Predefined))
+	t.row("Created at:", w.CreatedAt)
+	t.row("Updated at:", w.UpdatedAt)
+	t.row("Permissions:", strings.Join(w.Permissions, ", "))
+	return t.flush()
 }

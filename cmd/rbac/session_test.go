@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/matryer/is"
 
@@ -238,4 +239,11 @@ func TestInterrupted(t *testing.T) {
 	r := rbacRun(t, ctx, nil, "--db", db, "role-bindings", "list")
 	is.Equal(r.code, exitFailed)
 	is.Equal(r.stderr, "rbac: interrupted\n")
+
+	is.Equal(rbacRun(t, t.Context(), nil, "--db", db, "projects", "set-space", project, space).code, 0)
+	ctx, cancel = context.WithTimeout(t.Context(), 300*time.Millisecond)
+	defer cancel()
+	r = rbacRun(t, ctx, nil, "--db", db, "changes", "--follow", "--interval", "10ms")
+	is.Equal(r.code, 0)                                                // --follow ends cleanly when interrupted
+	is.True(strings.Contains(r.stdout, `"kind":"project.space_set",`)) // the change made before
 }
