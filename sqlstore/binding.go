@@ -329,13 +329,11 @@ func (r runner) get(ctx context.Context, id string) (rbac.Binding, error) {
 // the row (FOR UPDATE); SQLite's write transactions hold the database's
 // write lock from BEGIN IMMEDIATE.
 func (r runner) changeRole(ctx context.Context, id string, c rbac.RoleChange) (rbac.Binding, error) {
-	// Before the row lock: see lastadmin.go for the order.
-	if err := r.lockBinding(ctx, id); err != nil {
-		return rbac.Binding{}, internal("change role", err)
-	}
+	// With the rule on, PostgreSQL takes the advisory locks before the
+	// row lock, in the same round trip: see lastadmin.go for the order.
 	var sc scanned
 	var seq int64
-	err := r.queryRow(ctx, r.s.q.getForUpdate, []any{id}, append([]any{&seq}, sc.dest()...)...)
+	err := r.getForUpdate(ctx, id, &seq, &sc)
 	if errors.Is(err, sql.ErrNoRows) {
 		return rbac.Binding{}, core.BindingNotFound(id)
 	}
@@ -386,9 +384,6 @@ func (r runner) delete(ctx context.Context, id string) error {
 	var sc scanned
 	var err error
 	if r.s.protect {
-		if err := r.lockBinding(ctx, id); err != nil {
-			return internal("delete", err)
-		}
 		err = r.deleteProtected(ctx, id, &sc)
 		if errors.Is(err, rbac.ErrConflict) || errors.Is(err, rbac.ErrNotFound) {
 			return err

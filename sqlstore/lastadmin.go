@@ -31,11 +31,19 @@ import (
 //     and new ones wait for it, since it decides about every space where
 //     the role is bound.
 //
+// A binding delete or role change does it in one round trip: one call of
+// a function of migration 0004 (rbac_delete_binding_protected,
+// rbac_get_binding_for_update) reads the binding's space, takes the locks,
+// and then, in a statement of its own, deletes the binding unless it is
+// the last administrator, or reads and locks its row for the change.
+//
 // This cannot deadlock. A transaction waiting for an advisory lock holds
-// no row lock yet (each protected write takes its advisory locks in its
-// first statements, reading the binding's space, which never changes,
-// without a lock) and holds no advisory lock that comes later in the one
-// order, global before space; a role update takes only the global one. So
+// no row lock yet (each protected write takes its advisory locks before
+// any statement of its that locks a row: the function's first statement
+// reads the binding's space, which never changes, without a lock, and its
+// statements that lock rows come after the advisory locks) and holds no
+// advisory lock that comes later in the one order, global before space;
+// a role update takes only the global one, in its first statement. So
 // no cycle of waits goes through an advisory lock, and the row locks that
 // follow are the ones every write took before. Writes that cannot take an
 // administrator away (creates, cascades, role creates and deletes) take
@@ -46,7 +54,10 @@ import (
 // again).
 //
 // The checks after the locks see what committed before them because each
-// statement at READ COMMITTED takes a new snapshot. A host transaction at
+// statement at READ COMMITTED takes a new snapshot, and so does each
+// statement inside a VOLATILE function (the PostgreSQL manual, "Function
+// Volatility Categories"): the function's DELETE or SELECT ... FOR UPDATE
+// starts after its locks were granted. A host transaction at
 // REPEATABLE READ would keep the snapshot of its first statement, taken
 // before the locks were granted; the package documentation asks hosts
 // not to run protected writes at that level.
@@ -62,9 +73,13 @@ type adminQueries struct {
 	// role gives the first space, by ID, that taking the administrator's
 	// permission from a role would leave without one.
 	role string
-	// lockBinding and lockRoles take the advisory locks on PostgreSQL;
-	// empty on SQLite.
-	lockBinding, lockRoles string
+	// getForUpdate, on PostgreSQL, takes the advisory locks of a role
+	// change to a binding, then reads its row for update (seq, then
+	// bindingColumns); empty on SQLite.
+	getForUpdate string
+	// lockRoles takes the global lock exclusive on PostgreSQL; empty on
+	// SQLite.
+	lockRoles string
 }
 
 // adminPattern is what a role's permissions column holds, padded with a
@@ -114,17 +129,13 @@ func makeAdminQueries(d *Dialect) adminQueries {
 			ORDER BY b.resource_id LIMIT 1`),
 	}
 	if d == PostgreSQL {
-		// One statement, one round trip: the space's lock is taken in the
-		// outer projection, from a row joined with the one row of the
-		// subquery that takes the global lock, so the global lock comes
-		// first (OFFSET 0 keeps the planner from merging the two). The
-		// space's key is hashtext of its ID; the binding's space never
-		// changes, so reading it before the locks is safe. No row (no
-		// such binding, or not on a space) takes no space lock.
-		q.lockBinding = `SELECT pg_advisory_xact_lock(CAST($1 AS integer), hashtext(b.resource_id))
-			FROM (SELECT pg_advisory_xact_lock_shared(CAST($2 AS integer), 0) OFFSET 0) AS g,
-				rbac_role_bindings b
-			WHERE b.id = $3 AND b.resource_type = $4`
+		// One call, one round trip: the functions of migration 0004 take
+		// the advisory locks and then, in a statement of their own with
+		// a snapshot of its own, run the DELETE above (the same query,
+		// spelled out in the function: a change to one needs a new
+		// migration for the other) or read the row for update.
+		q.delete = `SELECT * FROM rbac_delete_binding_protected($1, $2, $3, $4, $5)`
+		q.getForUpdate = `SELECT * FROM rbac_get_binding_for_update($1, $2, $3, $4)`
 		q.lockRoles = `SELECT pg_advisory_xact_lock(CAST($1 AS integer), CAST($2 AS integer))`
 	}
 	return q
@@ -132,22 +143,22 @@ func makeAdminQueries(d *Dialect) adminQueries {
 
 func (q adminQueries) prepared() []string {
 	out := []string{q.delete, q.change, q.role}
-	if q.lockBinding != "" {
-		out = append(out, q.lockBinding, q.lockRoles)
+	if q.getForUpdate != "" {
+		out = append(out, q.getForUpdate, q.lockRoles)
 	}
 	return out
 }
 
-// lockBinding takes, on PostgreSQL with the rule on, the advisory locks
-// of a write to binding id (see above); a binding that is not there, or
-// not on a space, needs none.
-func (r runner) lockBinding(ctx context.Context, id string) error {
-	q := &r.s.rq.admin
-	if !r.s.protect || q.lockBinding == "" {
-		return nil
+// getForUpdate reads binding id into sc, and its seq, and locks its row
+// to the end of the transaction, for a role change: on PostgreSQL with
+// the rule on, after the advisory locks of the change (see above), in the
+// same round trip. No binding gives sql.ErrNoRows.
+func (r runner) getForUpdate(ctx context.Context, id string, seq *int64, sc *scanned) error {
+	dest := append([]any{seq}, sc.dest()...)
+	if q := &r.s.rq.admin; r.s.protect && q.getForUpdate != "" {
+		return r.queryRow(ctx, q.getForUpdate, []any{id, int32(adminSpaceLockClass), int32(adminGlobalLockClass), string(rbac.Space)}, dest...)
 	}
-	_, err := r.exec(ctx, q.lockBinding, int32(adminSpaceLockClass), int32(adminGlobalLockClass), id, string(rbac.Space))
-	return err
+	return r.queryRow(ctx, r.s.q.getForUpdate, []any{id}, dest...)
 }
 
 // lockRoles takes, on PostgreSQL with the rule on, the global lock
@@ -162,10 +173,16 @@ func (r runner) lockRoles(ctx context.Context, perms []string) error {
 }
 
 // deleteProtected deletes binding id unless the rule refuses, reading it
-// into sc. It returns the rule's error, or the binding's not-found error.
+// into sc, in one round trip; on PostgreSQL its one call takes the
+// advisory locks first. It returns the rule's error, or the binding's not-found error.
 func (r runner) deleteProtected(ctx context.Context, id string, sc *scanned) error {
 	q := &r.s.rq.admin
-	err := r.queryRow(ctx, q.delete, []any{id, id, string(rbac.Space), adminPattern, adminPattern}, sc.dest()...)
+	args := []any{id, id, string(rbac.Space), adminPattern, adminPattern}
+	if r.s.d == PostgreSQL {
+		// The function takes the advisory locks first (see above).
+		args = []any{id, int32(adminSpaceLockClass), int32(adminGlobalLockClass), string(rbac.Space), adminPattern}
+	}
+	err := r.queryRow(ctx, q.delete, args, sc.dest()...)
 	if !errors.Is(err, sql.ErrNoRows) {
 		return err
 	}
