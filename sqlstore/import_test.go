@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -83,10 +84,21 @@ func restore(tb testing.TB, s *sqlstore.Store, recs []sqlstore.Record) []error {
 func TestRestore(t *testing.T) {
 	// Both stores on one clock, so that the predefined roles' timestamps,
 	// which the catalogue owns, are alike too.
-	at := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
-	clock := func() time.Time { at = at.Add(time.Millisecond); return at }
+	// The engines run in parallel: each gets a clock of its own.
+	clocks := map[string]func() time.Time{}
+	for _, e := range engines {
+		at := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+		var mu sync.Mutex
+		clocks[e.name] = func() time.Time {
+			mu.Lock()
+			defer mu.Unlock()
+			at = at.Add(time.Millisecond)
+			return at
+		}
+	}
 	eachEngine(t, func(t *testing.T, e engine) {
 		is := is.New(t)
+		clock := clocks[e.name]
 		src := e.open(t, sqlstore.Options{Now: clock})
 		seedForDump(t, src)
 		recs := dump(t, src)
