@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -166,6 +167,7 @@ type axResult struct {
 
 	// Raw calls only.
 	ContentType string          `json:"contentType"`
+	RequestID   string          `json:"requestId"`
 	Allow       string          `json:"allow"`
 	ETag        string          `json:"etag"`
 	Data        json.RawMessage `json:"data"`
@@ -310,7 +312,11 @@ func runAXClient(t *testing.T, node string, s httpapi.Store, c *check.Checker, p
 		"ak-carol": {UserID: axCarol},
 		"ak-dave":  {UserID: axDave},
 	}
-	base := serveLoopback(t, httpapi.New(s, c, bearerAuth(principals), httpapi.Options{Prefix: prefix}))
+	// The store fails, as storage that is down would, for one binding ID:
+	// the client must get a 500 with a generic detail and a request ID,
+	// and none of the cause's text.
+	failing := oneFailingStore{Store: s, id: rbactest.Binding(777777)}
+	base := serveLoopback(t, httpapi.New(failing, c, bearerAuth(principals), httpapi.Options{Prefix: prefix, Logger: slog.New(slog.DiscardHandler)}))
 	fx := axFixture{
 		BaseURL: base + prefix,
 		Keys: map[string]string{
@@ -327,6 +333,7 @@ func runAXClient(t *testing.T, node string, s httpapi.Store, c *check.Checker, p
 			"adminRole":     perm.AdminRoleID, "memberRole": perm.MemberRoleID, "readOnlyRole": perm.ReadOnlyRoleID,
 			"binderRole":  binder,
 			"unknownRole": rbactest.Role(999), "unknownBinding": rbactest.Binding(999999),
+			"failingBinding": failing.id,
 			// No well-formed ID holds / or + (their text is ASCII
 			// letters, digits and colons), but a client may send such a
 			// one, percent-encoded: it must reach the handler decoded
@@ -606,6 +613,18 @@ func runAXClient(t *testing.T, node string, s httpapi.Store, c *check.Checker, p
 		"raw: list bindings without resource type": {want: "HTTP 400", check: fields("resource_type")},
 		"raw: list bindings, limit not a number":   {want: "HTTP 400", check: fields("limit")},
 		"raw: change role, If-Match stale":         {want: "HTTP 409"},
+		"raw: create binding, text/plain body":     {want: "HTTP 415", check: problemOnly},
+		"raw: unknown path":                        {want: "HTTP 404", check: problemOnly},
+		"bindings: get, storage failing": {want: "APIError 500", check: func(t *testing.T, r axResult) {
+			is.New(t).True(!strings.Contains(r.Message, failingCause)) // the cause stays in the log
+		}},
+		"raw: get binding, storage failing": {want: "HTTP 500", check: func(t *testing.T, r axResult) {
+			is := is.New(t)
+			problemOnly(t, r)
+			is.Equal(r.Problem.Detail, "internal error")                          // a generic detail
+			is.True(r.RequestID != "")                                            // the request ID the log has too
+			is.True(!strings.Contains(r.Problem.Detail+r.Problem.Title, "rbac_")) // nothing of the cause
+		}},
 		"raw: PUT on a binding": {want: "HTTP 405", check: func(t *testing.T, r axResult) {
 			is := is.New(t)
 			for _, m := range []string{"GET", "PATCH", "DELETE"} {
@@ -710,4 +729,33 @@ func runScript(t *testing.T, node string, fx axFixture) []axResult {
 		t.Fatal("the script reported nothing")
 	}
 	return results
+}
+
+// failingCause is the text of oneFailingStore's error, which must never
+// reach a client.
+const failingCause = "disk I/O error on table rbac_role_bindings"
+
+// oneFailingStore is a store whose Get fails, as storage that is down
+// would, for one binding ID.
+type oneFailingStore struct {
+	httpapi.Store
+	id string
+}
+
+func (f oneFailingStore) Get(ctx context.Context, id string) (rbac.Binding, error) {
+	if id == f.id {
+		return rbac.Binding{}, errors.New(failingCause)
+	}
+	return f.Store.Get(ctx, id)
+}
+
+// problemOnly checks that a raw error response is an RFC 9457 problem
+// whose status is the HTTP status.
+func problemOnly(t *testing.T, r axResult) {
+	t.Helper()
+	is := is.New(t)
+	is.Equal(r.ContentType, "application/problem+json") // a problem body
+	is.True(r.Problem != nil)                           // that decodes
+	is.Equal(r.Problem.Status, r.Status)                // status as the HTTP status
+	is.True(r.Problem.Detail != "")                     // and a detail
 }

@@ -112,6 +112,7 @@ async function raw(name, fn) {
       contentType: response.headers.get("content-type"),
       allow: response.headers.get("allow"),
       etag: response.headers.get("etag"),
+      requestId: response.headers.get("x-request-id"),
       data: data ?? null,
       problem: error ?? null,
     });
@@ -348,6 +349,16 @@ await raw("raw: restrict, wrong type", () => as("alice").POST("/v2/resource-rest
 await raw("raw: PUT on a binding", () => as("admin").PUT("/v2/role-bindings/{binding_id}", {
   params: { path: { binding_id: need("frankSpace") } },
   body: goodBinding,
+}));
+await raw("raw: create binding, text/plain body", () => as("admin").POST("/v2/role-bindings", {
+  body: "role_id=x",
+  bodySerializer: (b) => b,
+  headers: { "Content-Type": "text/plain" },
+}));
+await raw("raw: unknown path", () => as("admin").GET("/v2/role-bindings-and-more"));
+await helper("bindings: get, storage failing", () => getRoleBinding({ client: as("admin"), bindingId: ids.failingBinding }));
+await raw("raw: get binding, storage failing", () => as("admin").GET("/v2/role-bindings/{binding_id}", {
+  params: { path: { binding_id: ids.failingBinding } },
 }));
 await raw("raw: list bindings without resource type", () => as("admin").GET("/v2/role-bindings", {
   params: { query: { limit: 10 } },
