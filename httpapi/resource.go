@@ -13,16 +13,18 @@ import (
 	"github.com/rolebind/rbac/validate"
 )
 
-// restrictionJSON is a restriction on the wire, as the public API spells
-// it (the core's rbac.Restriction has its own, older names).
-type restrictionJSON struct {
+// RestrictionBody is a restricted project on the wire, as the public API
+// spells it: the project as resource_id, resource_type PROJECT, and when
+// it was restricted as created_at.
+type RestrictionBody struct {
 	ResourceID   string `json:"resource_id"`
 	ResourceType string `json:"resource_type"`
 	CreatedAt    string `json:"created_at"`
 }
 
-func wireRestriction(r rbac.Restriction) restrictionJSON {
-	return restrictionJSON{ResourceID: r.ProjectID, ResourceType: string(rbac.Project), CreatedAt: rbac.FormatTime(r.RestrictedAt)}
+// NewRestrictionBody returns the wire body of r.
+func NewRestrictionBody(r rbac.Restriction) RestrictionBody {
+	return RestrictionBody{ResourceID: r.ProjectID, ResourceType: string(rbac.Project), CreatedAt: rbac.FormatTime(r.RestrictedAt)}
 }
 
 func (h *handler) restrict(w http.ResponseWriter, r *http.Request, p Principal) error {
@@ -46,7 +48,7 @@ func (h *handler) restrict(w http.ResponseWriter, r *http.Request, p Principal) 
 	if err != nil {
 		return err
 	}
-	return writeValue(w, http.StatusOK, wireRestriction(rec))
+	return writeValue(w, http.StatusOK, NewRestrictionBody(rec))
 }
 
 // findRestriction reads the record of a restricted project. The store
@@ -100,7 +102,7 @@ func (h *handler) listRestrictions(w http.ResponseWriter, r *http.Request, p Pri
 	if err := errs.Err(); err != nil {
 		return err
 	}
-	out := []restrictionJSON{}
+	out := []RestrictionBody{}
 	q := rbac.RestrictedQuery{Cursor: qs["cursor"]}
 	var page rbac.RestrictedPage
 	for scanned := 0; ; scanned++ {
@@ -120,7 +122,7 @@ func (h *handler) listRestrictions(w http.ResponseWriter, r *http.Request, p Pri
 					continue
 				}
 			}
-			out = append(out, wireRestriction(rec))
+			out = append(out, NewRestrictionBody(rec))
 		}
 		if !page.HasMore || len(out) == n || scanned+1 == maxScanPages {
 			break
@@ -128,7 +130,7 @@ func (h *handler) listRestrictions(w http.ResponseWriter, r *http.Request, p Pri
 		q.Cursor = page.NextCursor
 	}
 	return writeValue(w, http.StatusOK, struct {
-		Restrictions []restrictionJSON `json:"resource_restrictions"`
+		Restrictions []RestrictionBody `json:"resource_restrictions"`
 		Pagination   pagination        `json:"pagination"`
 	}{out, pagination{page.HasMore, page.NextCursor}})
 }

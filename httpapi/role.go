@@ -9,11 +9,12 @@ import (
 	"github.com/rolebind/rbac/ids"
 )
 
-// roleJSON is a role on the wire: rbac.Role's JSON form, but with the
+// RoleBody is a role on the wire: rbac.Role's JSON form, but with the
 // description left out when empty, as the public API does. The core's
 // form keeps every field present (CONTRACT.md), so the difference lives
-// here, at the one place that speaks the public API.
-type roleJSON struct {
+// here, at the one place that speaks the public API; the command line
+// prints the same body.
+type RoleBody struct {
 	ID          string   `json:"id"`
 	Name        string   `json:"name"`
 	Description string   `json:"description,omitempty"`
@@ -23,12 +24,13 @@ type roleJSON struct {
 	UpdatedAt   string   `json:"updated_at"`
 }
 
-func wireRole(r rbac.Role) roleJSON {
+// NewRoleBody returns the wire body of r.
+func NewRoleBody(r rbac.Role) RoleBody {
 	perms := r.Permissions
 	if perms == nil {
 		perms = []string{}
 	}
-	return roleJSON{ID: r.ID, Name: r.Name, Description: r.Description, Permissions: perms,
+	return RoleBody{ID: r.ID, Name: r.Name, Description: r.Description, Permissions: perms,
 		Predefined: r.Predefined, CreatedAt: rbac.FormatTime(r.CreatedAt), UpdatedAt: rbac.FormatTime(r.UpdatedAt)}
 }
 
@@ -61,7 +63,7 @@ func (h *handler) listRoles(w http.ResponseWriter, r *http.Request, p Principal)
 	if err := rbac.JoinInvalid(errs.Err(), cerr); err != nil {
 		return err
 	}
-	out := []roleJSON{}
+	out := []RoleBody{}
 	q := rbac.RoleQuery{Cursor: cursor}
 	var page rbac.RolePage
 	for scanned := 0; ; scanned++ {
@@ -73,7 +75,7 @@ func (h *handler) listRoles(w http.ResponseWriter, r *http.Request, p Principal)
 		}
 		for _, role := range page.Roles {
 			if filter == "all" || (filter == "true") == role.Predefined {
-				out = append(out, wireRole(role))
+				out = append(out, NewRoleBody(role))
 			}
 		}
 		if !page.HasMore || len(out) == n || scanned+1 == maxScanPages {
@@ -82,7 +84,7 @@ func (h *handler) listRoles(w http.ResponseWriter, r *http.Request, p Principal)
 		q.Cursor = page.NextCursor
 	}
 	return writeValue(w, http.StatusOK, struct {
-		Roles      []roleJSON `json:"roles"`
+		Roles      []RoleBody `json:"roles"`
 		Pagination pagination `json:"pagination"`
 	}{out, pagination{page.HasMore, h.sealCursor("roles:"+filter, page.NextCursor)}})
 }
@@ -106,7 +108,7 @@ func (h *handler) getRole(w http.ResponseWriter, r *http.Request, _ Principal) e
 	if err != nil {
 		return err
 	}
-	return writeValue(w, http.StatusOK, wireRole(role))
+	return writeValue(w, http.StatusOK, NewRoleBody(role))
 }
 
 func (h *handler) createRole(w http.ResponseWriter, r *http.Request, p Principal) error {
@@ -126,7 +128,7 @@ func (h *handler) createRole(w http.ResponseWriter, r *http.Request, p Principal
 		return err
 	}
 	w.Header().Set("Location", h.prefix+"/v2/roles/"+url.PathEscape(role.ID))
-	return writeValue(w, http.StatusCreated, wireRole(role))
+	return writeValue(w, http.StatusCreated, NewRoleBody(role))
 }
 
 func (h *handler) updateRole(w http.ResponseWriter, r *http.Request, p Principal) error {
@@ -147,7 +149,7 @@ func (h *handler) updateRole(w http.ResponseWriter, r *http.Request, p Principal
 	if err != nil {
 		return err
 	}
-	return writeValue(w, http.StatusOK, wireRole(role))
+	return writeValue(w, http.StatusOK, NewRoleBody(role))
 }
 
 func (h *handler) deleteRole(w http.ResponseWriter, r *http.Request, p Principal) error {

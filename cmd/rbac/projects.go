@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rolebind/rbac"
+	"github.com/rolebind/rbac/httpapi"
 )
 
 func newProjectsCmd(a *app) *cobra.Command {
@@ -43,18 +44,6 @@ space's bindings. The REST API has no route for it; hosts tell the library.`,
 		},
 	})
 	return cmd
-}
-
-// restrictionJSON is a restriction as the REST API writes it (package
-// httpapi).
-type restrictionJSON struct {
-	ResourceID   string `json:"resource_id"`
-	ResourceType string `json:"resource_type"`
-	CreatedAt    string `json:"created_at"`
-}
-
-func wireRestriction(r rbac.Restriction) restrictionJSON {
-	return restrictionJSON{ResourceID: r.ProjectID, ResourceType: string(rbac.Project), CreatedAt: rbac.FormatTime(r.RestrictedAt)}
 }
 
 func newRestrictionsCmd(a *app) *cobra.Command {
@@ -164,20 +153,20 @@ func (a *app) canonicalProject(id string) (string, error) {
 func (a *app) writeRestrictions(list bool, pg pagination, rs ...rbac.Restriction) error {
 	if a.json() {
 		if !list {
-			return writeJSON(a.stdout, wireRestriction(rs[0]))
+			return writeJSON(a.stdout, httpapi.NewRestrictionBody(rs[0]))
 		}
-		out := make([]restrictionJSON, len(rs))
+		out := make([]httpapi.RestrictionBody, len(rs))
 		for i, r := range rs {
-			out[i] = wireRestriction(r)
+			out[i] = httpapi.NewRestrictionBody(r)
 		}
 		return writeJSON(a.stdout, struct {
-			Restrictions []restrictionJSON `json:"resource_restrictions"`
-			Pagination   pagination        `json:"pagination"`
+			Restrictions []httpapi.RestrictionBody `json:"resource_restrictions"`
+			Pagination   pagination                `json:"pagination"`
 		}{out, pg})
 	}
 	t := newTable(a.stdout, "RESOURCE-ID", "RESOURCE-TYPE", "CREATED-AT")
 	for _, r := range rs {
-		w := wireRestriction(r)
+		w := httpapi.NewRestrictionBody(r)
 		t.row(w.ResourceID, w.ResourceType, w.CreatedAt)
 	}
 	if err := t.flush(); err != nil {

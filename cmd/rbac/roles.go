@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/rolebind/rbac"
+	"github.com/rolebind/rbac/httpapi"
 )
 
 // permissionFlag names the flag of field "permissions", which is
@@ -16,27 +17,6 @@ var permissionFlag = posArgs("permissions", "--permission")
 
 // roleArg names the ID argument in messages about field "id".
 var roleArg = posArgs("id", "ROLE_ID")
-
-// roleJSON is a role as the REST API writes it (package httpapi): the
-// library's JSON form, with the description left out when empty.
-type roleJSON struct {
-	ID          string   `json:"id"`
-	Name        string   `json:"name"`
-	Description string   `json:"description,omitempty"`
-	Permissions []string `json:"permissions"`
-	Predefined  bool     `json:"is_predefined"`
-	CreatedAt   string   `json:"created_at"`
-	UpdatedAt   string   `json:"updated_at"`
-}
-
-func wireRole(r rbac.Role) roleJSON {
-	perms := r.Permissions
-	if perms == nil {
-		perms = []string{}
-	}
-	return roleJSON{ID: r.ID, Name: r.Name, Description: r.Description, Permissions: perms,
-		Predefined: r.Predefined, CreatedAt: rbac.FormatTime(r.CreatedAt), UpdatedAt: rbac.FormatTime(r.UpdatedAt)}
-}
 
 func newRolesCmd(a *app) *cobra.Command {
 	cmd := newGroup("roles", "Create, read, update and delete roles")
@@ -186,7 +166,7 @@ func newRoleListCmd(a *app) *cobra.Command {
 				n = rbac.DefaultLimit
 			}
 			q := rbac.RoleQuery{Limit: p.limit, Cursor: p.cursor}
-			out := []roleJSON{}
+			out := []httpapi.RoleBody{}
 			var page rbac.RolePage
 			for {
 				page, err = s.ListRoles(cmd.Context(), q)
@@ -195,7 +175,7 @@ func newRoleListCmd(a *app) *cobra.Command {
 				}
 				for _, r := range page.Roles {
 					if predefined == "" || strconv.FormatBool(r.Predefined) == predefined {
-						out = append(out, wireRole(r))
+						out = append(out, httpapi.NewRoleBody(r))
 					}
 				}
 				if !page.HasMore || (!p.all && len(out) >= n) {
@@ -209,8 +189,8 @@ func newRoleListCmd(a *app) *cobra.Command {
 			pg := pagination{page.HasMore, page.NextCursor}
 			if a.json() {
 				return writeJSON(a.stdout, struct {
-					Roles      []roleJSON `json:"roles"`
-					Pagination pagination `json:"pagination"`
+					Roles      []httpapi.RoleBody `json:"roles"`
+					Pagination pagination         `json:"pagination"`
 				}{out, pg})
 			}
 			t := newTable(a.stdout, "ID", "NAME", "PREDEFINED", "PERMISSIONS", "DESCRIPTION")
@@ -233,9 +213,9 @@ func newRoleListCmd(a *app) *cobra.Command {
 // fields with the permissions one a line.
 func (a *app) writeRole(r rbac.Role) error {
 	if a.json() {
-		return writeJSON(a.stdout, wireRole(r))
+		return writeJSON(a.stdout, httpapi.NewRoleBody(r))
 	}
-	w := wireRole(r)
+	w := httpapi.NewRoleBody(r)
 	t := newTable(a.stdout, "ID:", w.ID)
 	t.row("Name:", w.Name)
 	t.row("Description:", w.Description)
