@@ -443,78 +443,21 @@ const maxRevision = 1<<63 - 1
 // first read. Rows are passed to fn as they are read, never gathered, so
 // a large store costs no more memory than a small one.
 func (s *Store) Snapshot(ctx context.Context, fn func(store.Change) error) (uint64, error) {
-	if err := ctx.Err(); err != nil {
-		return 0, internal("snapshot", err)
-	}
-	var rev int64
-	var fnErr error
-	err := s.retry(ctx, func() error {
-		rev, fnErr = 0, nil
-		opts := &sql.TxOptions{ReadOnly: true}
-		if s.d == PostgreSQL {
-			opts.Isolation = sql.LevelRepeatableRead
+	at := rbac.StoreTime(s.now())
+	return s.readAll(ctx, "snapshot", func(rec Record) error {
+		ch := store.Change{At: at}
+		switch rec.Kind {
+		case RoleRecord:
+			ch.Kind, ch.Role = store.RoleCreated, rec.Role
+		case ProjectRecord:
+			ch.Kind, ch.ProjectID, ch.SpaceID = store.ProjectSpaceSet, rec.ProjectID, rec.SpaceID
+		case RestrictionRecord:
+			ch.Kind, ch.ProjectID = store.ProjectRestricted, rec.Restriction.ProjectID
+		case BindingRecord:
+			ch.Kind, ch.Binding = store.BindingCreated, rec.Binding
 		}
-		tx, err := s.db.BeginTx(ctx, opts)
-		if err != nil {
-			return err
-		}
-		defer tx.Rollback()
-		if err := tx.QueryRowContext(ctx, s.fq.read).Scan(&rev); err != nil {
-			return err
-		}
-		at := rbac.StoreTime(s.now())
-		emit := func(ch store.Change) error {
-			ch.At = at
-			if err := fn(ch); err != nil {
-				fnErr = err
-				return err
-			}
-			return nil
-		}
-		r := runner{s: s, tx: tx}
-		if err := r.scanRoles(ctx, s.rq.all, nil, func(ro rbac.Role, _ int64) error {
-			return emit(store.Change{Kind: store.RoleCreated, Role: ro})
-		}); err != nil {
-			return err
-		}
-		if err := r.rawQuery(ctx, "SELECT project_id, space_id FROM rbac_project_spaces ORDER BY project_id", nil, func(rows *sql.Rows) error {
-			var ch store.Change
-			if err := rows.Scan(&ch.ProjectID, &ch.SpaceID); err != nil {
-				return err
-			}
-			ch.Kind = store.ProjectSpaceSet
-			return emit(ch)
-		}); err != nil {
-			return err
-		}
-		if err := r.rawQuery(ctx, "SELECT project_id FROM rbac_restricted_projects ORDER BY seq", nil, func(rows *sql.Rows) error {
-			var ch store.Change
-			if err := rows.Scan(&ch.ProjectID); err != nil {
-				return err
-			}
-			ch.Kind = store.ProjectRestricted
-			return emit(ch)
-		}); err != nil {
-			return err
-		}
-		if err := r.rawQuery(ctx, "SELECT "+bindingColumns+" FROM rbac_role_bindings ORDER BY seq", nil, func(rows *sql.Rows) error {
-			var sc scanned
-			if err := rows.Scan(sc.dest()...); err != nil {
-				return err
-			}
-			return emit(store.Change{Kind: store.BindingCreated, Binding: sc.binding()})
-		}); err != nil {
-			return err
-		}
-		return tx.Commit()
+		return fn(ch)
 	})
-	if fnErr != nil {
-		return 0, fnErr
-	}
-	if err != nil {
-		return 0, internal("snapshot", err)
-	}
-	return uint64(rev), nil
 }
 
 // rawQuery runs a query that is not prepared (read once per snapshot) in

@@ -54,8 +54,17 @@ type Record struct {
 // restriction times. It returns the revision the state is at. An error
 // from fn stops the read and is returned as is.
 func (s *Store) Dump(ctx context.Context, fn func(Record) error) (uint64, error) {
+	return s.readAll(ctx, "dump", fn)
+}
+
+// readAll is Dump, and Snapshot's read: the whole state in one read
+// transaction (PostgreSQL at REPEATABLE READ; SQLite's read transaction
+// sees one snapshot of the file from its first read), each row passed to
+// fn as it is read, never gathered, so a large store costs no more memory
+// than a small one. op names the call in an internal error.
+func (s *Store) readAll(ctx context.Context, op string, fn func(Record) error) (uint64, error) {
 	if err := ctx.Err(); err != nil {
-		return 0, internal("dump", err)
+		return 0, internal(op, err)
 	}
 	var rev int64
 	var fnErr error
@@ -121,7 +130,7 @@ func (s *Store) Dump(ctx context.Context, fn func(Record) error) (uint64, error)
 		return 0, fnErr
 	}
 	if err != nil {
-		return 0, internal("dump", err)
+		return 0, internal(op, err)
 	}
 	return uint64(rev), nil
 }
