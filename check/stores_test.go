@@ -2,21 +2,15 @@ package check_test
 
 import (
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"fmt"
 	mrand "math/rand/v2"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib"
-
 	"github.com/rolebind/rbac"
 	"github.com/rolebind/rbac/check"
+	"github.com/rolebind/rbac/internal/pgtest"
 	"github.com/rolebind/rbac/memstore"
 	"github.com/rolebind/rbac/perm"
 	"github.com/rolebind/rbac/sqlstore"
@@ -54,42 +48,7 @@ var stores = []struct {
 // RBAC_POSTGRES_DSN, dropped at cleanup; without the variable it skips
 // (fails, when CI is set, so CI never skips silently).
 func openPostgres(t *testing.T) fullStore {
-	dsn := os.Getenv("RBAC_POSTGRES_DSN")
-	if dsn == "" {
-		const how = "RBAC_POSTGRES_DSN is not set; to run against PostgreSQL, start a server (source .ci/postgres.sh does) and set it"
-		if os.Getenv("CI") != "" {
-			t.Fatal(how + " (CI is set, so this fails instead of skipping)")
-		}
-		t.Skip(how)
-	}
-	admin, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatalf("postgres: %v", err)
-	}
-	defer admin.Close()
-	var b [8]byte
-	rand.Read(b[:])
-	schema := "rbac_check_" + hex.EncodeToString(b[:])
-	if _, err := admin.ExecContext(t.Context(), "CREATE SCHEMA "+schema); err != nil {
-		t.Fatalf("create schema: %v", err)
-	}
-	t.Cleanup(func() {
-		db, err := sql.Open("pgx", dsn)
-		if err == nil {
-			_, err = db.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE")
-			db.Close()
-		}
-		if err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	cfg, err := pgx.ParseConfig(dsn)
-	if err != nil {
-		t.Fatalf("RBAC_POSTGRES_DSN: %v", err)
-	}
-	cfg.RuntimeParams["search_path"] = schema
-	db := stdlib.OpenDB(*cfg)
-	t.Cleanup(func() { db.Close() })
+	db := pgtest.DB(t, pgtest.Schema(t, "rbac_check_"))
 	s, err := sqlstore.New(t.Context(), db, sqlstore.PostgreSQL, sqlstore.Options{})
 	if err != nil {
 		t.Fatalf("open postgres store: %v", err)

@@ -1,9 +1,9 @@
 package sqlstore_test
 
 import (
-	"os"
 	"testing"
 
+	"github.com/rolebind/rbac/internal/pgtest"
 	"github.com/rolebind/rbac/memstore"
 	"github.com/rolebind/rbac/store"
 	"github.com/rolebind/rbac/store/storetest"
@@ -21,7 +21,7 @@ func TestDifferential(t *testing.T) {
 		},
 		"sqlite": factory(sqliteEngine),
 	}
-	if os.Getenv("RBAC_POSTGRES_DSN") != "" || os.Getenv("CI") != "" {
+	if pgtest.Wanted() {
 		factories["postgres"] = factory(postgresEngine)
 	}
 	storetest.RunDifferential(t, factories)

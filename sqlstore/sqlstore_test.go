@@ -2,20 +2,16 @@ package sqlstore_test
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"fmt"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/matryer/is"
 
+	"github.com/rolebind/rbac/internal/pgtest"
 	"github.com/rolebind/rbac/internal/sharedtest"
 	"github.com/rolebind/rbac/sqlstore"
 	"github.com/rolebind/rbac/store"
@@ -122,66 +118,17 @@ func openSQLite(tb testing.TB, path string, opts sqlstore.Options) *sqlstore.Sto
 
 // postgresDSN returns the DSN of the test server, or skips tb (fails it
 // when CI is set: CI never skips the PostgreSQL tests silently).
-func postgresDSN(tb testing.TB) string {
-	tb.Helper()
-	dsn := os.Getenv("RBAC_POSTGRES_DSN")
-	if dsn != "" {
-		return dsn
-	}
-	const how = "RBAC_POSTGRES_DSN is not set; to run the PostgreSQL tests, start a server " +
-		"(source .ci/postgres.sh does) and set RBAC_POSTGRES_DSN=postgres://user@127.0.0.1:port/db"
-	if os.Getenv("CI") != "" {
-		tb.Fatal(how + " (CI is set, so this fails instead of skipping)")
-	}
-	tb.Skip(how)
-	return ""
-}
+func postgresDSN(tb testing.TB) string { return pgtest.DSN(tb) }
 
 // newSchema makes a schema with a random name for one test, dropped at
 // cleanup, so that tests running in parallel do not see each other.
-func newSchema(tb testing.TB) string {
-	tb.Helper()
-	dsn := postgresDSN(tb)
-	admin, err := sql.Open("pgx", dsn)
-	if err != nil {
-		tb.Fatalf("postgres: %v", err)
-	}
-	defer admin.Close()
-	ctx := context.Background()
-	if err := admin.PingContext(ctx); err != nil {
-		tb.Fatalf("postgres at RBAC_POSTGRES_DSN is unreachable: %v", err)
-	}
-	var b [8]byte
-	rand.Read(b[:])
-	schema := "rbac_test_" + hex.EncodeToString(b[:])
-	if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
-		tb.Fatalf("create schema: %v", err)
-	}
-	tb.Cleanup(func() {
-		db, err := sql.Open("pgx", dsn)
-		if err != nil {
-			tb.Errorf("drop schema: %v", err)
-			return
-		}
-		defer db.Close()
-		if _, err := db.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			tb.Errorf("drop schema: %v", err)
-		}
-	})
-	return schema
-}
+func newSchema(tb testing.TB) string { return pgtest.Schema(tb, "rbac_test_") }
 
 // postgresDB opens a handle whose connections all work in schema.
 func postgresDB(tb testing.TB, schema string) *sql.DB {
 	tb.Helper()
-	cfg, err := pgx.ParseConfig(postgresDSN(tb))
-	if err != nil {
-		tb.Fatalf("RBAC_POSTGRES_DSN: %v", err)
-	}
-	cfg.RuntimeParams["search_path"] = schema
-	db := stdlib.OpenDB(*cfg)
+	db := pgtest.DB(tb, schema)
 	db.SetMaxOpenConns(8)
-	tb.Cleanup(func() { db.Close() })
 	return db
 }
 

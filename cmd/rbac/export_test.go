@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -16,6 +15,7 @@ import (
 	"github.com/rolebind/rbac"
 	"github.com/rolebind/rbac/check"
 	"github.com/rolebind/rbac/ids"
+	"github.com/rolebind/rbac/internal/pgtest"
 	"github.com/rolebind/rbac/perm"
 	"github.com/rolebind/rbac/sqlstore"
 )
@@ -182,19 +182,13 @@ func TestImportBadLines(t *testing.T) {
 // PostgreSQL and back with export | import, and holds every record and a
 // sample of check answers to what they were.
 func TestExportImportPostgres(t *testing.T) {
-	dsn := os.Getenv("RBAC_POSTGRES_DSN")
-	if dsn == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("RBAC_POSTGRES_DSN is not set (CI is set, so this fails instead of skipping); source .ci/postgres.sh")
-		}
-		t.Skip("RBAC_POSTGRES_DSN is not set; source .ci/postgres.sh to run this")
-	}
+	pgtest.DSN(t) // skips without a server, fails under CI
 	is := is.New(t)
 	const n = 100_000
 	start := time.Now()
 	src := seededSQLite(t, n)
 	t.Logf("seeded %d bindings in %v", n, time.Since(start))
-	pg := postgresSchema(t, dsn)
+	pg := postgresSchema(t)
 	back := filepath.Join(t.TempDir(), "back.db")
 
 	exp := rbacPipe(t, nil, "--db", src, "export")

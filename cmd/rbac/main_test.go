@@ -3,15 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/matryer/is"
+	"github.com/rolebind/rbac/internal/pgtest"
 )
 
 // result is what one invocation of the command line did.
@@ -42,48 +39,17 @@ type backend struct {
 func backends(t *testing.T) []backend {
 	t.Helper()
 	bs := []backend{{name: "sqlite", db: filepath.Join(t.TempDir(), "rbac.db")}}
-	dsn := os.Getenv("RBAC_POSTGRES_DSN")
-	if dsn == "" {
-		if os.Getenv("CI") != "" {
-			t.Fatal("RBAC_POSTGRES_DSN is not set (CI is set, so this fails instead of skipping); source .ci/postgres.sh")
-		}
+	if !pgtest.Wanted() {
 		return bs
 	}
-	return append(bs, backend{name: "postgres", db: postgresSchema(t, dsn)})
+	return append(bs, backend{name: "postgres", db: postgresSchema(t)})
 }
 
 // postgresSchema makes a schema for one test, dropped at cleanup, and
-// returns a URL whose connections work in it: pgx passes search_path,
-// like any parameter of the URL it does not know, to the server.
-func postgresSchema(t *testing.T, dsn string) string {
+// returns a URL whose connections work in it.
+func postgresSchema(t *testing.T) string {
 	t.Helper()
-	admin, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatalf("postgres: %v", err)
-	}
-	defer admin.Close()
-	var b [8]byte
-	rand.Read(b[:])
-	schema := "rbac_cli_" + hex.EncodeToString(b[:])
-	if _, err := admin.ExecContext(t.Context(), "CREATE SCHEMA "+schema); err != nil {
-		t.Fatalf("postgres at RBAC_POSTGRES_DSN: create schema: %v", err)
-	}
-	t.Cleanup(func() {
-		db, err := sql.Open("pgx", dsn)
-		if err != nil {
-			t.Errorf("drop schema: %v", err)
-			return
-		}
-		defer db.Close()
-		if _, err := db.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Errorf("drop schema: %v", err)
-		}
-	})
-	sep := "?"
-	if strings.Contains(dsn, "?") {
-		sep = "&"
-	}
-	return dsn + sep + "search_path=" + schema
+	return pgtest.URL(t, pgtest.Schema(t, "rbac_cli_"))
 }
 
 func TestUsage(t *testing.T) {
