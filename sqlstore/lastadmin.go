@@ -32,15 +32,16 @@ import (
 //     the role is bound.
 //
 // A binding delete or role change does it in one round trip: one call of
-// a function of migration 0004 (rbac_delete_binding_protected,
-// rbac_get_binding_for_update) reads the binding's space, takes the locks,
-// and then, in a statement of its own, deletes the binding unless it is
-// the last administrator, or reads and locks its row for the change.
+// a function of migration 0005 (rbac_delete_binding_protected,
+// rbac_get_binding_for_update) takes the global lock, reads the binding's
+// space and takes its lock, and then, in a statement of its own, deletes
+// the binding unless it is the last administrator, or reads and locks its
+// row for the change.
 //
 // This cannot deadlock. A transaction waiting for an advisory lock holds
 // no row lock yet (each protected write takes its advisory locks before
-// any statement of its that locks a row: the function's first statement
-// reads the binding's space, which never changes, without a lock, and its
+// any statement of its that locks a row: the function reads the
+// binding's space, which never changes, without a lock, and its
 // statements that lock rows come after the advisory locks) and holds no
 // advisory lock that comes later in the one order, global before space;
 // a role update takes only the global one, in its first statement. So
@@ -82,12 +83,6 @@ type adminQueries struct {
 	lockRoles string
 }
 
-// adminPattern is what a role's permissions column holds, padded with a
-// space at each end, exactly when the role holds the administrator's
-// permission: the column is the sorted set joined with single spaces
-// (see permissionsColumn), and no permission name has a space in it.
-const adminPattern = " " + core.AdminPermission + " "
-
 // The PostgreSQL advisory lock keys, in the two-integer key space (which
 // does not overlap the single bigint key of the migrations): a class for
 // the spaces, keyed by hashtext of the space ID (two spaces with one key
@@ -98,43 +93,39 @@ const (
 )
 
 func makeAdminQueries(d *Dialect) adminQueries {
-	// holds is the condition that the role of alias holds the
-	// administrator's permission, matched whole (one ? for adminPattern).
-	holds := func(alias string) string {
-		if d == PostgreSQL {
-			return "strpos(' ' || " + alias + ".permissions || ' ', ?) > 0"
-		}
-		return "instr(' ' || " + alias + ".permissions || ' ', ?) > 0"
-	}
-	// otherAdmin is the condition that the space of binding b has an
-	// administrator other than those the write touches (other), with
-	// one ? for adminPattern.
-	otherAdmin := func(other string) string {
+	// A role holds the administrator's permission when its holds_admin
+	// column says so: a column the database computes from the
+	// permissions (migration 0005), so the rule is written once.
+	//
+	// otherAdmin is the condition that the space of binding alias has
+	// an administrator other than those the write touches (other).
+	otherAdmin := func(alias, other string) string {
 		return `EXISTS (SELECT 1 FROM rbac_role_bindings o JOIN rbac_roles ro ON ro.id = o.role_id
-			WHERE o.resource_type = b.resource_type AND o.resource_id = b.resource_id AND ` + other + ` AND ` + holds("ro") + `)`
+			WHERE o.resource_type = ` + alias + `.resource_type AND o.resource_id = ` + alias + `.resource_id AND ` + other + ` AND ro.holds_admin)`
 	}
-	// lastOfSpace is the condition that binding b is the last
-	// administrator of its space: ?, ? for the resource type and
-	// adminPattern, then otherAdmin's.
-	lastOfSpace := `b.resource_type = ? AND ` + holds("r") + ` AND NOT ` + otherAdmin("o.id <> b.id")
+	// lastOfSpace is the condition that binding alias is the last
+	// administrator of its space, with one ? for the resource type of
+	// spaces.
+	lastOfSpace := func(alias string) string {
+		return alias + `.resource_type = ? AND EXISTS (SELECT 1 FROM rbac_roles r WHERE r.id = ` + alias + `.role_id AND r.holds_admin)
+			AND NOT ` + otherAdmin(alias, "o.id <> "+alias+".id")
+	}
 	q := adminQueries{
 		delete: d.rebind(`DELETE FROM rbac_role_bindings WHERE id = ? AND NOT EXISTS (
-			SELECT 1 FROM rbac_role_bindings b JOIN rbac_roles r ON r.id = b.role_id
-			WHERE b.id = ? AND ` + lastOfSpace + `) RETURNING ` + bindingColumns),
-		change: d.rebind(`SELECT count(*) FROM rbac_role_bindings b JOIN rbac_roles r ON r.id = b.role_id
-			WHERE b.id = ? AND ` + lastOfSpace + `
-			AND NOT EXISTS (SELECT 1 FROM rbac_roles n WHERE n.id = ? AND ` + holds("n") + `)`),
+			SELECT 1 FROM rbac_role_bindings b WHERE b.id = ? AND ` + lastOfSpace("b") + `) RETURNING ` + bindingColumns),
+		change: d.rebind(`SELECT count(*) FROM rbac_role_bindings b WHERE b.id = ? AND ` + lastOfSpace("b") + `
+			AND NOT EXISTS (SELECT 1 FROM rbac_roles n WHERE n.id = ? AND n.holds_admin)`),
 		role: d.rebind(`SELECT b.resource_id FROM rbac_role_bindings b
-			WHERE b.role_id = ? AND b.resource_type = ? AND NOT ` + otherAdmin("o.role_id <> b.role_id") + `
+			WHERE b.role_id = ? AND b.resource_type = ? AND NOT ` + otherAdmin("b", "o.role_id <> b.role_id") + `
 			ORDER BY b.resource_id LIMIT 1`),
 	}
 	if d == PostgreSQL {
-		// One call, one round trip: the functions of migration 0004 take
+		// One call, one round trip: the functions of migration 0005 take
 		// the advisory locks and then, in a statement of their own with
 		// a snapshot of its own, run the DELETE above (the same query,
 		// spelled out in the function: a change to one needs a new
 		// migration for the other) or read the row for update.
-		q.delete = `SELECT * FROM rbac_delete_binding_protected($1, $2, $3, $4, $5)`
+		q.delete = `SELECT * FROM rbac_delete_binding_protected($1, $2, $3, $4)`
 		q.getForUpdate = `SELECT * FROM rbac_get_binding_for_update($1, $2, $3, $4)`
 		q.lockRoles = `SELECT pg_advisory_xact_lock(CAST($1 AS integer), CAST($2 AS integer))`
 	}
@@ -177,10 +168,10 @@ func (r runner) lockRoles(ctx context.Context, perms []string) error {
 // advisory locks first. It returns the rule's error, or the binding's not-found error.
 func (r runner) deleteProtected(ctx context.Context, id string, sc *scanned) error {
 	q := &r.s.rq.admin
-	args := []any{id, id, string(rbac.Space), adminPattern, adminPattern}
+	args := []any{id, id, string(rbac.Space)}
 	if r.s.d == PostgreSQL {
 		// The function takes the advisory locks first (see above).
-		args = []any{id, int32(adminSpaceLockClass), int32(adminGlobalLockClass), string(rbac.Space), adminPattern}
+		args = []any{id, int32(adminSpaceLockClass), int32(adminGlobalLockClass), string(rbac.Space)}
 	}
 	err := r.queryRow(ctx, q.delete, args, sc.dest()...)
 	if !errors.Is(err, sql.ErrNoRows) {
@@ -201,7 +192,7 @@ func (r runner) changeLeavesNoAdmin(ctx context.Context, b rbac.Binding, roleID 
 		return nil
 	}
 	var n int
-	err := r.queryRow(ctx, r.s.rq.admin.change, []any{b.ID, string(rbac.Space), adminPattern, adminPattern, roleID, adminPattern}, &n)
+	err := r.queryRow(ctx, r.s.rq.admin.change, []any{b.ID, string(rbac.Space), roleID}, &n)
 	if err != nil {
 		return internal("change role", err)
 	}
@@ -216,7 +207,7 @@ func (r runner) changeLeavesNoAdmin(ctx context.Context, b rbac.Binding, roleID 
 // one, naming the first such space by ID.
 func (r runner) roleLeavesNoAdmin(ctx context.Context, id string) error {
 	var space string
-	err := r.queryRow(ctx, r.s.rq.admin.role, []any{id, string(rbac.Space), adminPattern}, &space)
+	err := r.queryRow(ctx, r.s.rq.admin.role, []any{id, string(rbac.Space)}, &space)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil
 	}

@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 
 	"github.com/matryer/is"
 
 	"github.com/rolebind/rbac"
+	"github.com/rolebind/rbac/internal/core"
 	"github.com/rolebind/rbac/perm"
 	"github.com/rolebind/rbac/sqlstore"
 )
@@ -187,4 +189,61 @@ func TestTwoProcessesLastAdmin(t *testing.T) {
 			t.Fatalf("%s: %d of %d spaces were left without an administrator (%v); want none", e.name, len(without), lastAdminSpaces, without)
 		}
 	})
+}
+
+// TestHoldsAdminColumn holds the column the rule's SQL reads (rbac_roles.
+// holds_admin, computed by the database from the permissions, migration
+// 0005) to the rule in Go (core.HoldsAdmin), for every role of the
+// catalogue and custom roles whose permissions put the administrator's
+// first, last, alone or nowhere, before and after an update.
+func TestHoldsAdminColumn(t *testing.T) {
+	for _, e := range engines {
+		t.Run(e.name, func(t *testing.T) {
+			is := is.New(t)
+			ctx := context.Background()
+			s := e.open(t, sqlstore.Options{})
+			vocab := perm.DefaultVocabulary().Names()
+			sets := [][]string{
+				{perm.RoleBindingCreate},
+				{perm.RoleBindingDelete},
+				{perm.RoleBindingCreate, perm.RoleBindingDelete},
+				{"SPACE_READ", perm.RoleBindingCreate},
+				{"SPACE_READ"},
+				vocab,
+				slices.DeleteFunc(slices.Clone(vocab), func(p string) bool { return p == perm.RoleBindingCreate }),
+			}
+			var ids []string
+			for i, ps := range sets {
+				r, err := s.CreateRole(ctx, rbac.NewRole{Name: fmt.Sprintf("holds admin %d", i), Permissions: ps})
+				is.NoErr(err)
+				ids = append(ids, r.ID)
+			}
+			check := func() {
+				t.Helper()
+				rows, err := s.DB().QueryContext(ctx, "SELECT id, permissions, holds_admin FROM rbac_roles")
+				is.NoErr(err)
+				defer rows.Close()
+				n := 0
+				for rows.Next() {
+					var id, perms string
+					var holds bool
+					is.NoErr(rows.Scan(&id, &perms, &holds))
+					if want := core.HoldsAdmin(strings.Fields(perms)); holds != want {
+						t.Errorf("role %s (%s): holds_admin %v, want %v", id, perms, holds, want)
+					}
+					n++
+				}
+				is.NoErr(rows.Err())
+				is.True(n >= len(sets)) // the custom roles at least
+			}
+			check()
+			// Swap the sets around, so that every role's flag changes
+			// where the rule says it does.
+			for i, id := range ids {
+				_, err := s.UpdateRole(ctx, id, rbac.RoleUpdate{Permissions: sets[len(sets)-1-i]})
+				is.NoErr(err)
+			}
+			check()
+		})
+	}
 }
