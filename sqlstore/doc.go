@@ -147,8 +147,9 @@
 // rule of package store in SQL, inside the transaction of the write it
 // judges: a binding delete checks, in the DELETE statement itself, that
 // the binding is not the last one on its space whose role holds
-// ROLE_BINDING_CREATE (the role's permissions column matched a whole name
-// at a time, not by substring); a role change and a role update ask the
+// ROLE_BINDING_CREATE (the role's holds_admin column, which the database
+// keeps from its permissions, a whole name at a time, not by substring);
+// a role change and a role update ask the
 // same with one query before they write, so a refusal leaves a host's
 // transaction usable. On SQLite the write lock that BEGIN IMMEDIATE
 // takes makes that atomic across processes. On PostgreSQL, whose writers
