@@ -62,18 +62,29 @@ func RequirePermission(c *check.Checker, auth Authenticate, permission string, r
 }
 
 // BearerKeys authenticates "Authorization: Bearer <key>" against keys.
-// It keeps only the SHA-256 of each key and compares against every one
-// of them in constant time, so that neither the map's lookup nor an
-// early exit tells an attacker how close a guess came. A missing or
-// malformed header, an empty token and an unknown key are all refused.
+// It keeps only the SHA-256 of each key (see [BearerKeySums]).
 func BearerKeys(keys map[string]Principal) Authenticate {
+	sums := make(map[[sha256.Size]byte]Principal, len(keys))
+	for k, p := range keys {
+		sums[sha256.Sum256([]byte(k))] = p
+	}
+	return BearerKeySums(sums)
+}
+
+// BearerKeySums authenticates "Authorization: Bearer <key>" against the
+// SHA-256 sums of the keys, for a host that stores only those. It
+// compares the token's sum against every one in constant time, so that
+// neither a map lookup nor an early exit tells an attacker how close a
+// guess came. A missing or malformed header, an empty token and an
+// unknown key are all refused alike, and the token is in no error.
+func BearerKeySums(sums map[[sha256.Size]byte]Principal) Authenticate {
 	type entry struct {
 		sum [sha256.Size]byte
 		p   Principal
 	}
-	entries := make([]entry, 0, len(keys))
-	for k, p := range keys {
-		entries = append(entries, entry{sha256.Sum256([]byte(k)), p})
+	entries := make([]entry, 0, len(sums))
+	for sum, p := range sums {
+		entries = append(entries, entry{sum, p})
 	}
 	errNoKey := errors.New("httpapi: no valid bearer key")
 	return func(r *http.Request) (Principal, error) {
