@@ -7,10 +7,10 @@ import (
 	"sync/atomic"
 )
 
-// The SQLite connections of [OpenSQLite] pass through the small wrapper
-// below. A SQLite connection can go bad for good in ways database/sql
-// cannot see, and database/sql keeps such a connection in its pool and
-// hands it out again and again:
+// The SQLite connections of [OpenSQLite] and [SQLiteConnector] pass
+// through the small wrapper below. A SQLite connection can go bad for
+// good in ways database/sql cannot see, and database/sql keeps such a
+// connection in its pool and hands it out again and again:
 //
 //   - SQLite opens the file read-only when it cannot be written at that
 //     moment (its permissions, a read-only mount), and that connection

@@ -25,7 +25,8 @@
 // read-only (the file was not writable at that moment) or that met an
 // I/O error is closed rather than used again, so that a store whose file
 // was unwritable for a while writes again as soon as it is writable,
-// without a restart.
+// without a restart. A host that opens the *sql.DB of a SQLite file
+// itself gets the same from [SQLiteConnector] (sql.OpenDB).
 //
 // # Host transactions
 //

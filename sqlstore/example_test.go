@@ -2,6 +2,7 @@ package sqlstore_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log"
@@ -117,4 +118,43 @@ func ExampleStore_WithTx() {
 	// true <nil>
 	// 1 role.created
 	// 2 binding.created
+}
+
+// A host that opens the *sql.DB of a SQLite file itself, to share it with
+// its own tables or to size the pool, opens it with SQLiteConnector and
+// hands it to New: the store's settings, and a pool that drops
+// connections a passing fault spoiled. The host closes the *sql.DB.
+func ExampleSQLiteConnector() {
+	ctx := context.Background()
+	dir, err := os.MkdirTemp("", "rbac-example-")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+
+	c, err := sqlstore.SQLiteConnector(filepath.Join(dir, "app.db"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	db := sql.OpenDB(c)
+	defer db.Close()
+	if _, err := db.ExecContext(ctx, "CREATE TABLE app_users (id TEXT PRIMARY KEY)"); err != nil {
+		log.Fatal(err)
+	}
+	s, err := sqlstore.New(ctx, db, sqlstore.SQLite, sqlstore.Options{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer s.Close() // the store's statements; the *sql.DB stays the host's
+	b, err := s.Create(ctx, rbac.NewBinding{RoleID: perm.MemberRoleID, UserID: exampleUser, ResourceType: rbac.Space, ResourceID: exampleSpace})
+	fmt.Println(err)
+	var n int
+	err = db.QueryRowContext(ctx, "SELECT count(*) FROM app_users").Scan(&n)
+	fmt.Println(n, err)
+	got, err := s.Get(ctx, b.ID)
+	fmt.Println(got.RoleID == perm.MemberRoleID, err)
+	// Output:
+	// <nil>
+	// 0 <nil>
+	// true <nil>
 }

@@ -41,8 +41,8 @@ func TestFaultChild(t *testing.T) {
 	switch part {
 	case "truncate":
 		err = truncateUnderStore(path)
-	case "readonly":
-		err = readOnlyForAWhile(path)
+	case "readonly", "readonly-host":
+		err = readOnlyForAWhile(path, part == "readonly-host")
 	default:
 		err = fmt.Errorf("unknown part %q", part)
 	}

@@ -2,6 +2,7 @@ package sqlstore_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"os"
 	"os/exec"
@@ -18,12 +19,27 @@ import (
 
 // readOnlyForAWhile opens a store, makes its file and directory
 // read-only, reports a write, gives the permissions back, and reports
-// how long the store took to write again.
-func readOnlyForAWhile(path string) error {
+// how long the store took to write again. The store is OpenSQLite's, or,
+// with host, one that New makes of a *sql.DB opened with SQLiteConnector.
+func readOnlyForAWhile(path string, host bool) error {
 	ctx := context.Background()
-	s, err := sqlstore.OpenSQLite(ctx, path, sqlstore.Options{Catalogue: testCatalogue()})
-	if err != nil {
-		return err
+	opts := sqlstore.Options{Catalogue: testCatalogue()}
+	var s *sqlstore.Store
+	if host {
+		c, err := sqlstore.SQLiteConnector(path)
+		if err != nil {
+			return err
+		}
+		db := sql.OpenDB(c)
+		defer db.Close()
+		if s, err = sqlstore.New(ctx, db, sqlstore.SQLite, opts); err != nil {
+			return err
+		}
+	} else {
+		var err error
+		if s, err = sqlstore.OpenSQLite(ctx, path, opts); err != nil {
+			return err
+		}
 	}
 	defer s.Close()
 	if _, err := s.Create(ctx, newBinding(1, 1, 1)); err != nil {
@@ -69,8 +85,15 @@ func readOnlyForAWhile(path string) error {
 
 // TestRecoversAfterReadOnly takes the write permission of a store's file
 // and directory away and gives it back: writes fail meanwhile, and
-// succeed again, without a restart, soon after.
+// succeed again, without a restart, soon after; for OpenSQLite's store
+// and for a host's *sql.DB opened with SQLiteConnector.
 func TestRecoversAfterReadOnly(t *testing.T) {
+	for _, part := range []string{"readonly", "readonly-host"} {
+		t.Run(part, func(t *testing.T) { recoversAfterReadOnly(t, part) })
+	}
+}
+
+func recoversAfterReadOnly(t *testing.T, part string) {
 	is := is.New(t)
 	dir := t.TempDir()
 	cmd := exec.Command(os.Args[0])
@@ -99,7 +122,7 @@ func TestRecoversAfterReadOnly(t *testing.T) {
 			t.Skipf("cannot run the test binary as nobody (%v); the test needs a user that permissions apply to", err)
 		}
 	}
-	out := runFaultChild(t, cmd, "readonly", filepath.Join(dbDir, "rbac.db"))
+	out := runFaultChild(t, cmd, part, filepath.Join(dbDir, "rbac.db"))
 	is.True(strings.HasPrefix(out["fault"], "internal ")) // a write fails while the file is read-only
 	t.Logf("writes again after the permissions came back: %s", out["recovered"])
 	is.True(strings.HasPrefix(out["recovered"], "ok ")) // and succeed soon after they are back

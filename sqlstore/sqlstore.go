@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -198,15 +199,41 @@ func New(ctx context.Context, db *sql.DB, d *Dialect, opts Options) (*Store, err
 	return s, nil
 }
 
+// SQLiteConnector returns the connector [OpenSQLite] opens its *sql.DB
+// with, for the file at path, for a host that opens the *sql.DB itself
+// (sql.OpenDB) and hands it to [New]: the settings of [SQLiteDSN], and
+// connections that leave the pool once they went bad for good (opened
+// read-only while the file was not writable, or met an I/O error), so
+// that the store writes again once the fault has passed. It asks for no
+// memory map (see [Options].MmapSize).
+func SQLiteConnector(path string) (driver.Connector, error) {
+	return sqliteConnector(path, 0)
+}
+
+// sqliteConnector is [SQLiteConnector] with a memory map of mmap bytes.
+func sqliteConnector(path string, mmap int64) (driver.Connector, error) {
+	dsn, err := sqliteDSN(path, mmap)
+	if err != nil {
+		return nil, err
+	}
+	base, err := sqlite.NewConnector(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("sqlstore: open %s: %w", path, err)
+	}
+	// Through the wrapper of conn.go, so that a connection that went bad
+	// for good (opened read-only, an I/O error) leaves the pool.
+	return connector{base}, nil
+}
+
 // SQLiteDSN returns the modernc.org/sqlite data source name that
 // [OpenSQLite] uses for the file at path, for a host that opens the
-// *sql.DB itself and hands it to [New]. It asks for no memory map (see
-// [Options].MmapSize).
+// *sql.DB itself with sql.Open and hands it to [New]. It asks for no
+// memory map (see [Options].MmapSize).
 //
-// A *sql.DB opened with it through sql.Open lacks one thing OpenSQLite
-// gives its own: connections that SQLite opened read-only (the file was
-// not writable at that moment), or that met an I/O error, are not taken
-// out of the pool, and keep failing after the fault has passed.
+// A *sql.DB opened with it lacks one thing [SQLiteConnector] gives:
+// connections that SQLite opened read-only (the file was not writable at
+// that moment), or that met an I/O error, are not taken out of the pool,
+// and keep failing after the fault has passed.
 func SQLiteDSN(path string) (string, error) {
 	return sqliteDSN(path, 0)
 }
@@ -272,17 +299,11 @@ func OpenSQLite(ctx context.Context, path string, opts Options) (*Store, error) 
 	} else if !fi.IsDir() {
 		return nil, fmt.Errorf("sqlstore: open %s: %s is not a directory", path, dir)
 	}
-	dsn, err := sqliteDSN(path, opts.MmapSize)
+	c, err := sqliteConnector(path, opts.MmapSize)
 	if err != nil {
 		return nil, err
 	}
-	base, err := sqlite.NewConnector(dsn)
-	if err != nil {
-		return nil, fmt.Errorf("sqlstore: open %s: %w", path, err)
-	}
-	// Through the wrapper of conn.go, so that a connection that went bad
-	// for good (opened read-only, an I/O error) leaves the pool.
-	db := sql.OpenDB(connector{base})
+	db := sql.OpenDB(c)
 	// database/sql opens connections without bound by default, and each
 	// SQLite connection has its own page cache. Writers take turns
 	// anyway, and readers scale with cores. Idle connections are kept so
