@@ -7,6 +7,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"os/signal"
+	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -30,13 +34,38 @@ type serveOptions struct {
 // every request that got an answer is in the database, and none is cut
 // off halfway. It logs the address it listens on once it does.
 func serve(ctx context.Context, s *sqlstore.Store, opts serveOptions, log *slog.Logger) error {
-	entries, err := readKeys(opts.keys)
+	auth, n, err := loadKeys(opts.keys, log)
 	if err != nil {
 		return fmt.Errorf("keys file: %w", err)
 	}
-	if len(entries) == 0 {
-		log.Warn("the keys file holds no key: every request will be refused", "keys", opts.keys)
-	}
+	var keys atomic.Pointer[httpapi.Authenticate]
+	keys.Store(&auth)
+	// SIGHUP reads the keys file again, so that an operator adds or
+	// revokes a key without a restart. A file that does not read, or has
+	// a malformed line, leaves the keys in use as they were: a server
+	// never goes on with fewer keys than its operator wrote, nor with
+	// none by accident.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	reloaderDone := make(chan struct{})
+	defer close(reloaderDone)
+	go func() {
+		for {
+			select {
+			case <-hup:
+				auth, n, err := loadKeys(opts.keys, log)
+				if err != nil {
+					log.Error("keys file not reloaded: the keys in use stay", "keys", opts.keys, "err", err)
+					continue
+				}
+				keys.Store(&auth)
+				log.Info("keys reloaded", "keys", n)
+			case <-reloaderDone:
+				return
+			}
+		}
+	}()
 	key, err := checkCursorKey(ctx, s)
 	if err != nil {
 		return err
@@ -77,7 +106,8 @@ func serve(ctx context.Context, s *sqlstore.Store, opts serveOptions, log *slog.
 		}
 		fmt.Fprintln(w, "ok")
 	})
-	mux.Handle("/", httpapi.New(s, c, keyAuth(entries), httpapi.Options{Logger: log, CursorKey: key}))
+	current := func(r *http.Request) (httpapi.Principal, error) { return (*keys.Load())(r) }
+	mux.Handle("/", httpapi.New(s, c, current, httpapi.Options{Logger: log, CursorKey: key}))
 
 	ln, err := net.Listen("tcp", opts.addr)
 	if err != nil {
@@ -90,7 +120,7 @@ func serve(ctx context.Context, s *sqlstore.Store, opts serveOptions, log *slog.
 	}
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
-	log.Info("serving", "addr", ln.Addr().String(), "keys", len(entries))
+	log.Info("serving", "addr", ln.Addr().String(), "keys", n)
 	select {
 	case err := <-done:
 		return err
@@ -110,6 +140,19 @@ func serve(ctx context.Context, s *sqlstore.Store, opts serveOptions, log *slog.
 	return nil
 }
 
+// loadKeys reads the keys file at path and returns the authentication it
+// makes and how many keys it holds, warning when it holds none.
+func loadKeys(path string, log *slog.Logger) (httpapi.Authenticate, int, error) {
+	entries, err := readKeys(path)
+	if err != nil {
+		return nil, 0, err
+	}
+	if len(entries) == 0 {
+		log.Warn("the keys file holds no key: every request will be refused", "keys", path)
+	}
+	return keyAuth(entries), len(entries), nil
+}
+
 // newServeCmd is "rbac serve".
 func newServeCmd(a *app) *cobra.Command {
 	opts := serveOptions{}
@@ -122,8 +165,10 @@ that follows it (writes of other processes arrive within --interval).
 Clients authenticate with an API key from the keys file (see rbac keys),
 sent as "Authorization: Bearer <key>". GET /healthz answers while the
 process is up; GET /readyz when the database answers and the checker is
-following it. SIGINT or SIGTERM stop it gracefully: no new connections, and
-the requests in flight finish (within --grace). Logs go to stderr.`,
+following it. SIGHUP reads the keys file again (a file that does not read
+leaves the keys in use). SIGINT or SIGTERM stop it gracefully: no new
+connections, and the requests in flight finish (within --grace). Logs go
+to stderr.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if opts.keys == "" {

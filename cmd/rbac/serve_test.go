@@ -69,48 +69,14 @@ func TestServe(t *testing.T) {
 	node := needNode(t)
 	is := is.New(t)
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "rbac")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Stderr = os.Stderr
-	is.NoErr(build.Run()) // go build
-
 	db := filepath.Join(dir, "rbac.db")
 	keys := filepath.Join(dir, "keys")
 	res := rbacPipe(t, nil, "keys", "add", "--keys", keys, "--user-id", testUser(1), "--admin")
 	is.Equal(res.code, 0) // keys add
 	adminKey := strings.TrimSpace(res.stdout)
 
-	srv := exec.Command(bin, "--db", db, "serve", "--addr", "127.0.0.1:0", "--keys", keys, "--grace", "20s")
-	stderr, err := srv.StderrPipe()
-	is.NoErr(err)
-	is.NoErr(srv.Start()) // start rbac serve
-	exited := make(chan error, 1)
-	logs := make(chan string, 1000)
-	addr := make(chan string, 1)
-	go func() {
-		re := regexp.MustCompile(`msg=serving addr=(\S+)`)
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			if m := re.FindStringSubmatch(sc.Text()); m != nil {
-				addr <- m[1]
-			}
-			select {
-			case logs <- sc.Text():
-			default:
-			}
-		}
-		exited <- srv.Wait()
-	}()
-	t.Cleanup(func() { srv.Process.Kill() })
-	var base string
-	select {
-	case a := <-addr:
-		base = "http://" + a
-	case err := <-exited:
-		t.Fatalf("rbac serve exited at start: %v", err)
-	case <-time.After(30 * time.Second):
-		t.Fatal("rbac serve did not say where it listens")
-	}
+	srv := startServe(t, "--db", db, "serve", "--addr", "127.0.0.1:0", "--keys", keys, "--grace", "20s")
+	base, exited, logs := srv.base, srv.exited, srv.logs
 	for _, path := range []string{"/healthz", "/readyz"} {
 		resp, err := http.Get(base + path)
 		is.NoErr(err)
@@ -143,7 +109,7 @@ func TestServe(t *testing.T) {
 			t.Fatalf("script wrote %q: %v", sc.Text(), err)
 		}
 		if l.Phase == "midway" {
-			is.NoErr(srv.Process.Signal(syscall.SIGTERM)) // stop the server mid-way
+			is.NoErr(srv.cmd.Process.Signal(syscall.SIGTERM)) // stop the server mid-way
 			signalled = true
 			continue
 		}
@@ -219,5 +185,136 @@ func TestServe(t *testing.T) {
 		}
 		is.Equal(b.RoleID, perm.ReadOnlyRoleID)
 		is.Equal(b.ResourceID, testSpace(1))
+	}
+}
+
+// served is a running `rbac serve` process.
+type served struct {
+	cmd    *exec.Cmd
+	base   string      // http://host:port
+	exited chan error  // its exit, once
+	logs   chan string // its log lines, as far as the buffer holds
+}
+
+// startServe builds the binary and starts it with args (a serve command)
+// on a free loopback port, and returns once it says where it listens.
+// The process is killed when the test ends.
+func startServe(t *testing.T, args ...string) *served {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "rbac")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		t.Fatalf("go build: %v", err)
+	}
+	srv := &served{cmd: exec.Command(bin, args...), exited: make(chan error, 1), logs: make(chan string, 1000)}
+	stderr, err := srv.cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.cmd.Start(); err != nil {
+		t.Fatalf("start rbac serve: %v", err)
+	}
+	addr := make(chan string, 1)
+	go func() {
+		re := regexp.MustCompile(`msg=serving addr=(\S+)`)
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			if m := re.FindStringSubmatch(sc.Text()); m != nil {
+				addr <- m[1]
+			}
+			select {
+			case srv.logs <- sc.Text():
+			default:
+			}
+		}
+		srv.exited <- srv.cmd.Wait()
+	}()
+	t.Cleanup(func() { srv.cmd.Process.Kill() })
+	select {
+	case a := <-addr:
+		srv.base = "http://" + a
+	case err := <-srv.exited:
+		t.Fatalf("rbac serve exited at start: %v", err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("rbac serve did not say where it listens")
+	}
+	return srv
+}
+
+// TestServeReloadsKeys adds a key, revokes one and writes a broken keys
+// file under a running `rbac serve`, with SIGHUP after each: a key works
+// from the reload after it was added, is refused from the reload after it
+// was removed, and a file that does not read leaves the keys in use.
+func TestServeReloadsKeys(t *testing.T) {
+	is := is.New(t)
+	dir := t.TempDir()
+	keys := filepath.Join(dir, "keys")
+	add := func(user string) (key, line string) {
+		t.Helper()
+		before, _ := os.ReadFile(keys)
+		res := rbacPipe(t, nil, "keys", "add", "--keys", keys, "--user-id", user)
+		is.Equal(res.code, 0) // keys add
+		after, err := os.ReadFile(keys)
+		is.NoErr(err)
+		return strings.TrimSpace(res.stdout), strings.TrimPrefix(string(after), string(before))
+	}
+	first, firstLine := add(testUser(1))
+	srv := startServe(t, "--db", filepath.Join(dir, "rbac.db"), "serve", "--addr", "127.0.0.1:0", "--keys", keys)
+
+	status := func(key string) int {
+		t.Helper()
+		req, err := http.NewRequest("GET", srv.base+"/v2/roles", nil)
+		is.NoErr(err)
+		req.Header.Set("Authorization", "Bearer "+key)
+		resp, err := http.DefaultClient.Do(req)
+		is.NoErr(err)
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	// reload sends SIGHUP and waits for the log line that answers it.
+	reload := func(want string) {
+		t.Helper()
+		is.NoErr(srv.cmd.Process.Signal(syscall.SIGHUP))
+		deadline := time.After(10 * time.Second)
+		for {
+			select {
+			case l := <-srv.logs:
+				if strings.Contains(l, want) {
+					return
+				}
+			case err := <-srv.exited:
+				t.Fatalf("rbac serve exited on SIGHUP: %v", err)
+			case <-deadline:
+				t.Fatalf("no log line %q after SIGHUP", want)
+			}
+		}
+	}
+	is.Equal(status(first), 200) // the key of the file at start
+
+	second, _ := add(testUser(2))
+	is.Equal(status(second), 401) // not before the reload
+	reload("msg=\"keys reloaded\" keys=2")
+	is.Equal(status(second), 200) // added
+	is.Equal(status(first), 200)
+
+	content, err := os.ReadFile(keys)
+	is.NoErr(err)
+	is.NoErr(os.WriteFile(keys, []byte(strings.Replace(string(content), firstLine, "", 1)), 0o600))
+	reload("msg=\"keys reloaded\" keys=1")
+	is.Equal(status(first), 401) // revoked
+	is.Equal(status(second), 200)
+
+	is.NoErr(os.WriteFile(keys, []byte("not a keys line\n"), 0o600))
+	reload("keys file not reloaded")
+	is.Equal(status(second), 200) // a broken file leaves the keys in use
+	is.Equal(status(first), 401)
+
+	is.NoErr(srv.cmd.Process.Signal(syscall.SIGTERM))
+	select {
+	case err := <-srv.exited:
+		is.NoErr(err) // exits 0 after SIGTERM
+	case <-time.After(30 * time.Second):
+		t.Fatal("rbac serve did not stop after SIGTERM")
 	}
 }
