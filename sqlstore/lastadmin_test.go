@@ -2,6 +2,7 @@ package sqlstore_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -244,6 +245,54 @@ func TestHoldsAdminColumn(t *testing.T) {
 				is.NoErr(err)
 			}
 			check()
+		})
+	}
+}
+
+// TestHoldsAdminColumnUpgrade sets the flag of roles that were there
+// before migration 0005 added it: a database at version 4 with a role
+// that holds the administrator's permission and one that does not,
+// migrated to the latest version.
+func TestHoldsAdminColumnUpgrade(t *testing.T) {
+	for _, e := range engines {
+		t.Run(e.name, func(t *testing.T) {
+			is := is.New(t)
+			ctx := t.Context()
+			var db *sql.DB
+			if e.dialect == sqlstore.SQLite {
+				c, err := sqlstore.SQLiteConnector(filepath.Join(t.TempDir(), "v4.db"))
+				is.NoErr(err)
+				db = sql.OpenDB(c)
+				t.Cleanup(func() { db.Close() })
+			} else {
+				db = postgresDB(t, newSchema(t))
+			}
+			d := e.dialect
+			is.NoErr(sqlstore.MigrateTo(ctx, db, d, 4))
+			insert := `INSERT INTO rbac_roles (id, name, description, permissions, predefined, created_at, updated_at) VALUES ($1, $2, '', $3, $4, 0, 0)`
+			if d == sqlstore.SQLite {
+				insert = strings.NewReplacer("$1", "?", "$2", "?", "$3", "?", "$4", "?").Replace(insert)
+			}
+			want := map[string]bool{}
+			for i, perms := range [][]string{
+				{perm.RoleBindingCreate, perm.RoleBindingDelete, "SPACE_READ"},
+				{perm.RoleBindingDelete, "SPACE_READ"},
+			} {
+				id := roleID(900 + i)
+				_, err := db.ExecContext(ctx, insert, id, fmt.Sprintf("old role %d", i), strings.Join(perms, " "), i == 0)
+				is.NoErr(err)
+				want[id] = core.HoldsAdmin(perms)
+			}
+			is.NoErr(sqlstore.MigrateTo(ctx, db, d, d.SchemaVersion()))
+			for id, w := range want {
+				var holds bool
+				q := "SELECT holds_admin FROM rbac_roles WHERE id = $1"
+				if d == sqlstore.SQLite {
+					q = "SELECT holds_admin FROM rbac_roles WHERE id = ?"
+				}
+				is.NoErr(db.QueryRowContext(ctx, q, id).Scan(&holds))
+				is.Equal(holds, w) // the flag of a role from before the column
+			}
 		})
 	}
 }
