@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/rolebind/rbac"
+	"github.com/rolebind/rbac/internal/core"
 	"github.com/rolebind/rbac/store"
 )
 
@@ -21,31 +22,39 @@ import (
 // still; with the default catalogue that is [perm.AdminRoleID]. The role
 // is a parameter because a host may define its own catalogue.
 //
-// Bootstrap refuses, with an error matching [rbac.ErrConflict] that names
-// the binding, when the space already has an administrator: a binding on
-// the space whose role holds ROLE_BINDING_CREATE. It reads the space's
-// bindings from s itself rather than from c's index, which may lag behind
-// other processes' writes; roles come from c (c should follow s), or,
-// for a role c does not know yet, from s when s is a [store.RoleStore]. The
-// read and the write are not one atomic step: two Bootstraps of one space
-// at once may both succeed, so a host runs them one at a time per space.
+// Bootstrap refuses, with an error matching [rbac.ErrConflict], when the
+// space already has an administrator: a binding on the space whose role
+// holds ROLE_BINDING_CREATE. When s is a [store.FirstAdminCreator]
+// (memstore and sqlstore are), the store decides, from what it holds, and
+// the check and the create are one atomic step: of two Bootstraps of one
+// space at once, in one process or in several sharing a database, one
+// succeeds. Otherwise Bootstrap reads the space's bindings from s itself
+// rather than from c's index, which may lag behind other processes'
+// writes, with roles from c (c should follow s) or, for a role c does not
+// know yet, from s when s is a [store.RoleStore]; that read and the
+// create are two steps, so with such a store a host runs Bootstraps one
+// at a time per space.
 //
 // Errors: ErrInvalid for a malformed user (field "user_id"), space (field
 // "resource_id") or role ID (field "role_id"), or a role without
-// ROLE_BINDING_CREATE (field "role_id"); ErrNotFound for a role neither c
-// nor s knows; ErrConflict as above, or from s when the user already has
-// a binding on the space; anything else s returns, as it returns it.
+// ROLE_BINDING_CREATE (field "role_id"); ErrNotFound for an unknown role;
+// ErrConflict "space %s already has an administrator", or from s when the
+// user already has a binding on the space; anything else s returns, as it
+// returns it.
 func Bootstrap(ctx context.Context, c *Checker, s store.Store, userID, spaceID, roleID string) (rbac.Binding, error) {
 	nb, err := c.val.NewBinding(rbac.NewBinding{RoleID: roleID, UserID: userID, ResourceType: rbac.Space, ResourceID: spaceID})
 	if err != nil {
 		return rbac.Binding{}, err
+	}
+	if fa, ok := s.(store.FirstAdminCreator); ok {
+		return fa.CreateFirstAdmin(ctx, nb)
 	}
 	admin, err := c.holdsBindingCreate(ctx, s, nb.RoleID)
 	switch {
 	case err != nil:
 		return rbac.Binding{}, err
 	case !admin:
-		return rbac.Binding{}, rbac.Invalid("role_id", rbac.ReasonInvalid, "the role lacks ROLE_BINDING_CREATE, so it would not make an administrator")
+		return rbac.Binding{}, core.NotAdminRole()
 	}
 	q := rbac.ListQuery{ResourceType: rbac.Space, ResourceID: nb.ResourceID, Limit: rbac.MaxLimit}
 	for {
@@ -59,8 +68,7 @@ func Bootstrap(ctx context.Context, c *Checker, s store.Store, userID, spaceID, 
 				return rbac.Binding{}, err
 			}
 			if admin {
-				return rbac.Binding{}, fmt.Errorf("check: bootstrap: space %s already has an administrator (binding %s of user %s, role %s); "+
-					"further bindings are made by an administrator through the guard: %w", nb.ResourceID, b.ID, b.UserID, b.RoleID, rbac.ErrConflict)
+				return rbac.Binding{}, core.SpaceHasAdmin(nb.ResourceID)
 			}
 		}
 		if !page.HasMore {
@@ -92,7 +100,8 @@ func (c *Checker) holdsBindingCreate(ctx context.Context, s store.Store, roleID 
 	}
 	role, err := rs.GetRole(ctx, roleID)
 	if err != nil {
-		return false, fmt.Errorf("check: bootstrap: role %s: %w", roleID, err)
+		// As the store says it, as CreateFirstAdmin would.
+		return false, err
 	}
 	perms := setOf(c.vocab, role.Permissions)
 	return perms.has(c.rbcBit), nil

@@ -2,7 +2,8 @@ package check_test
 
 import (
 	"errors"
-	"strings"
+	"strconv"
+	"sync"
 	"testing"
 	"time"
 
@@ -10,8 +11,10 @@ import (
 
 	"github.com/rolebind/rbac"
 	"github.com/rolebind/rbac/check"
+	"github.com/rolebind/rbac/ids"
 	"github.com/rolebind/rbac/memstore"
 	"github.com/rolebind/rbac/perm"
+	"github.com/rolebind/rbac/store"
 )
 
 // followedStore returns a memstore and a checker following it.
@@ -45,9 +48,48 @@ func TestBootstrapGivesASpaceItsFirstAdministrator(t *testing.T) {
 	is.NoErr(c.CanCreateBinding(alice, grant)) // from then on the guard lets the administrator grant
 
 	_, err = check.Bootstrap(ctx, c, s, bob, s1, perm.AdminRoleID)
-	is.True(errors.Is(err, rbac.ErrConflict))    // a second bootstrap is refused
-	is.True(strings.Contains(err.Error(), b.ID)) // naming the administrator's binding
-	is.True(strings.Contains(err.Error(), "already has an administrator"))
+	is.True(errors.Is(err, rbac.ErrConflict))                          // a second bootstrap is refused
+	is.Equal(err.Error(), "space "+s1+" already has an administrator") // naming the space, not the binding
+}
+
+// hostStore is a store of a host that has no CreateFirstAdmin, so that
+// Bootstrap takes its other path: the roles and bindings of s, without
+// its [store.FirstAdminCreator].
+type hostStore struct {
+	store.Store
+	store.RoleStore
+}
+
+// TestBootstrapRacing runs Bootstraps of each space at once: with a store
+// that has CreateFirstAdmin, exactly one per space succeeds.
+func TestBootstrapRacing(t *testing.T) {
+	s, c := followedStore(t)
+	const spaces = 200
+	var (
+		wg    sync.WaitGroup
+		start = make(chan struct{})
+		won   [spaces][2]bool
+	)
+	for i := range spaces {
+		space := ids.Encode("Space", strconv.Itoa(100+i), "race")
+		for side, user := range []string{alice, bob} {
+			wg.Go(func() {
+				<-start
+				_, err := check.Bootstrap(t.Context(), c, s, user, space, perm.AdminRoleID)
+				won[i][side] = err == nil
+				if err != nil && err.Error() != "space "+space+" already has an administrator" {
+					t.Errorf("space %d: %v; want success or the space's conflict", i, err)
+				}
+			})
+		}
+	}
+	close(start)
+	wg.Wait()
+	for i := range spaces {
+		if won[i][0] == won[i][1] {
+			t.Errorf("space %d: bootstraps won %v; want exactly one", i, won[i])
+		}
+	}
 }
 
 func TestBootstrap(t *testing.T) {
@@ -82,17 +124,29 @@ func TestBootstrap(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			is := is.New(t)
-			s, c := followedStore(t)
-			for _, nb := range tc.before {
-				_, err := s.Create(t.Context(), nb)
-				is.NoErr(err) // setup
+			// The same answer from the store's atomic CreateFirstAdmin and
+			// from Bootstrap's own path for a host's store without it.
+			var errs [2]error
+			for i := range errs {
+				s, c := followedStore(t)
+				for _, nb := range tc.before {
+					_, err := s.Create(t.Context(), nb)
+					is.NoErr(err) // setup
+				}
+				var st store.Store = s
+				if i == 1 {
+					st = hostStore{s, s}
+				}
+				_, errs[i] = check.Bootstrap(t.Context(), c, st, tc.user, tc.space, tc.role)
 			}
-			_, err := check.Bootstrap(t.Context(), c, s, tc.user, tc.space, tc.role)
 			if tc.want == nil {
-				is.NoErr(err) // bootstrap
+				is.NoErr(errs[0]) // bootstrap with CreateFirstAdmin
+				is.NoErr(errs[1]) // bootstrap without it
 				return
 			}
-			is.True(errors.Is(err, tc.want)) // error category
+			is.True(errors.Is(errs[0], tc.want)) // error category
+			is.True(errors.Is(errs[1], tc.want)) // error category without CreateFirstAdmin
+			is.Equal(errs[0].Error(), errs[1].Error())
 		})
 	}
 }

@@ -97,7 +97,9 @@
 // A space's first administrator is the one write the guard cannot allow
 // by itself: until then nobody holds ROLE_BINDING_CREATE there.
 // [Bootstrap] makes that binding, and refuses (a conflict) once the space
-// has an administrator, so that it cannot become a way around the guard.
+// has an administrator, so that it cannot become a way around the guard;
+// with a store that has [store.FirstAdminCreator], the check and the
+// create are one atomic step, so two Bootstraps at once cannot both win.
 //
 // # Forbidden: a fourth category, outside the store contract
 //

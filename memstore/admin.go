@@ -1,6 +1,9 @@
 package memstore
 
-import "github.com/rolebind/rbac/internal/core"
+import (
+	"github.com/rolebind/rbac"
+	"github.com/rolebind/rbac/internal/core"
+)
 
 // The last-administrator rule ([Options].ProtectLastAdmin), applied with
 // [core.LeavesNoAdmin] under the write lock, in the same locked part as
@@ -80,6 +83,24 @@ func (s *Store) roleUpdateLeavesNoAdmin(id string) error {
 	}
 	if first != "" {
 		return core.LastAdmin(first)
+	}
+	return nil
+}
+
+// firstAdminRefused returns the error of a first-administrator create of
+// nb, whose role exists, when its role is not an administrator's or its
+// space (key res, when ok) has an administrator already. The caller holds
+// mu for writing.
+func (s *Store) firstAdminRefused(nb rbac.NewBinding, res uint32, ok bool) error {
+	if !s.idIsAdmin(nb.RoleID) {
+		return core.NotAdminRole()
+	}
+	if ok {
+		for slot := range s.spaceBindings(res) {
+			if s.slotIsAdmin(slot) {
+				return core.SpaceHasAdmin(nb.ResourceID)
+			}
+		}
 	}
 	return nil
 }

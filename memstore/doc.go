@@ -1,5 +1,5 @@
 // Package memstore is an in-memory [store.Store], [store.RoleStore],
-// [store.ResourceStore] and [store.ChangeFeed].
+// [store.ResourceStore], [store.ChangeFeed] and [store.FirstAdminCreator].
 //
 // It serves two purposes. It is an embedded store for a process that keeps
 // its role bindings in memory, and it is the test fake for applications

@@ -52,8 +52,8 @@ type Options struct {
 }
 
 // Store is an in-memory [store.Store], [store.RoleStore],
-// [store.ResourceStore] and [store.ChangeFeed]. It is safe for concurrent
-// use. Make one with [New].
+// [store.ResourceStore], [store.ChangeFeed] and [store.FirstAdminCreator].
+// It is safe for concurrent use. Make one with [New].
 type Store struct {
 	validator *validate.Validator
 	vocab     *perm.Vocabulary
@@ -98,10 +98,11 @@ type Store struct {
 }
 
 var (
-	_ store.Store         = (*Store)(nil)
-	_ store.RoleStore     = (*Store)(nil)
-	_ store.ResourceStore = (*Store)(nil)
-	_ store.ChangeFeed    = (*Store)(nil)
+	_ store.Store             = (*Store)(nil)
+	_ store.RoleStore         = (*Store)(nil)
+	_ store.ResourceStore     = (*Store)(nil)
+	_ store.ChangeFeed        = (*Store)(nil)
+	_ store.FirstAdminCreator = (*Store)(nil)
 )
 
 // New returns a store with no bindings, holding the catalogue's roles.
@@ -229,13 +230,28 @@ func (s *Store) writeLocked(ctx context.Context, locked func() (pending, error))
 // Create stores a new binding; see [store.Store.Create]. It and
 // ChangeRole, the hot writes, spell out what write does, so that they
 // return the binding without a closure.
-
 func (s *Store) Create(ctx context.Context, nb rbac.NewBinding) (rbac.Binding, error) {
+	return s.create(ctx, nb, false)
+}
+
+// CreateFirstAdmin implements [store.FirstAdminCreator]: the space's
+// check and the create are one locked part.
+func (s *Store) CreateFirstAdmin(ctx context.Context, nb rbac.NewBinding) (rbac.Binding, error) {
+	return s.create(ctx, nb, true)
+}
+
+// create is Create, and CreateFirstAdmin when first is set.
+func (s *Store) create(ctx context.Context, nb rbac.NewBinding, first bool) (rbac.Binding, error) {
 	nb, err := s.validator.NewBinding(nb)
 	if err != nil {
 		return rbac.Binding{}, err
 	}
-	b, p, err := s.createLocked(ctx, nb)
+	if first {
+		if err := core.FirstAdminInput(nb); err != nil {
+			return rbac.Binding{}, err
+		}
+	}
+	b, p, err := s.createLocked(ctx, nb, first)
 	if err != nil {
 		return rbac.Binding{}, err
 	}
@@ -243,8 +259,9 @@ func (s *Store) Create(ctx context.Context, nb rbac.NewBinding) (rbac.Binding, e
 	return b, nil
 }
 
-// createLocked is the locked part of Create.
-func (s *Store) createLocked(ctx context.Context, nb rbac.NewBinding) (rbac.Binding, pending, error) {
+// createLocked is the locked part of Create, and of CreateFirstAdmin when
+// first is set.
+func (s *Store) createLocked(ctx context.Context, nb rbac.NewBinding, first bool) (rbac.Binding, pending, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	// Checked under the lock: a context cancelled while waiting for it
@@ -259,6 +276,11 @@ func (s *Store) createLocked(ctx context.Context, nb rbac.NewBinding) (rbac.Bind
 	}
 	user, uok := s.byUser.lookup(nb.UserID)
 	res, rok := s.byResource.lookup(nb.ResourceID)
+	if first {
+		if err := s.firstAdminRefused(nb, res, rok); err != nil {
+			return rbac.Binding{}, pending{}, err
+		}
+	}
 	if uok && rok {
 		if _, dup := s.pairSlots[pairOf(user, res)]; dup {
 			return rbac.Binding{}, pending{}, core.SlotTaken(nb.UserID, nb.ResourceType, nb.ResourceID)

@@ -3,8 +3,9 @@
 // (modernc.org/sqlite, pure Go) as the embedded default, and PostgreSQL
 // for services that run on several machines and share one database. A
 // [Store] implements [store.Store], [store.RoleStore],
-// [store.ResourceStore] and [store.ChangeFeed] on both engines, and passes
-// the same conformance suite as every other store.
+// [store.ResourceStore], [store.ChangeFeed] and [store.FirstAdminCreator]
+// on both engines, and passes the same conformance suite as every other
+// store.
 //
 // # Opening
 //

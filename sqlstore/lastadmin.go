@@ -81,6 +81,14 @@ type adminQueries struct {
 	// lockRoles takes the global lock exclusive on PostgreSQL; empty on
 	// SQLite.
 	lockRoles string
+	// firstAdmin reads, for a first-administrator create, whether its
+	// role holds the administrator's permission (1 or 0; NULL for no
+	// such role) and whether its space has an administrator (1 or 0).
+	firstAdmin string
+	// lockGlobalShared and lockSpace take, on PostgreSQL, the global
+	// lock shared and a space's lock exclusive, for a first-administrator
+	// create; empty on SQLite.
+	lockGlobalShared, lockSpace string
 }
 
 // The PostgreSQL advisory lock keys, in the two-integer key space (which
@@ -115,6 +123,9 @@ func makeAdminQueries(d *Dialect) adminQueries {
 			SELECT 1 FROM rbac_role_bindings b WHERE b.id = ? AND ` + lastOfSpace("b") + `) RETURNING ` + bindingColumns),
 		change: d.rebind(`SELECT count(*) FROM rbac_role_bindings b WHERE b.id = ? AND ` + lastOfSpace("b") + `
 			AND NOT EXISTS (SELECT 1 FROM rbac_roles n WHERE n.id = ? AND n.holds_admin)`),
+		firstAdmin: d.rebind(`SELECT (SELECT CASE WHEN r.holds_admin THEN 1 ELSE 0 END FROM rbac_roles r WHERE r.id = ?),
+			CASE WHEN EXISTS (SELECT 1 FROM rbac_role_bindings o JOIN rbac_roles ro ON ro.id = o.role_id
+				WHERE o.resource_type = ? AND o.resource_id = ? AND ro.holds_admin) THEN 1 ELSE 0 END`),
 		role: d.rebind(`SELECT b.resource_id FROM rbac_role_bindings b
 			WHERE b.role_id = ? AND b.resource_type = ? AND NOT ` + otherAdmin("b", "o.role_id <> b.role_id") + `
 			ORDER BY b.resource_id LIMIT 1`),
@@ -128,14 +139,17 @@ func makeAdminQueries(d *Dialect) adminQueries {
 		q.delete = `SELECT * FROM rbac_delete_binding_protected($1, $2, $3, $4)`
 		q.getForUpdate = `SELECT * FROM rbac_get_binding_for_update($1, $2, $3, $4)`
 		q.lockRoles = `SELECT pg_advisory_xact_lock(CAST($1 AS integer), CAST($2 AS integer))`
+		// The same keys as the functions': hashtext of the space's ID.
+		q.lockGlobalShared = `SELECT pg_advisory_xact_lock_shared(CAST($1 AS integer), 0)`
+		q.lockSpace = `SELECT pg_advisory_xact_lock(CAST($1 AS integer), hashtext($2))`
 	}
 	return q
 }
 
 func (q adminQueries) prepared() []string {
-	out := []string{q.delete, q.change, q.role}
+	out := []string{q.delete, q.change, q.role, q.firstAdmin}
 	if q.getForUpdate != "" {
-		out = append(out, q.getForUpdate, q.lockRoles)
+		out = append(out, q.getForUpdate, q.lockRoles, q.lockGlobalShared, q.lockSpace)
 	}
 	return out
 }
@@ -215,4 +229,41 @@ func (r runner) roleLeavesNoAdmin(ctx context.Context, id string) error {
 		return internal("update role", err)
 	}
 	return core.LastAdmin(space)
+}
+
+// createFirstAdmin creates nb, a binding on a space, unless its role is
+// not an administrator's or the space has an administrator
+// ([store.FirstAdminCreator]), whether or not the store keeps the rule.
+// SQLite's write transaction makes the check and the create one step as
+// it is. On PostgreSQL the create first takes the global lock shared and
+// the space's lock exclusive, each in a statement of its own, before the
+// statement that checks, as a protected delete does (see above): two
+// first-administrator creates on one space take turns, and the second
+// one's check, a statement that starts after its locks were granted,
+// sees the first one's binding. It takes no row lock before them, so the
+// deadlock argument above holds for it too.
+func (r runner) createFirstAdmin(ctx context.Context, nb rbac.NewBinding) (rbac.Binding, error) {
+	q := &r.s.rq.admin
+	if q.lockSpace != "" {
+		if _, err := r.exec(ctx, q.lockGlobalShared, int32(adminGlobalLockClass)); err != nil {
+			return rbac.Binding{}, internal("create", err)
+		}
+		if _, err := r.exec(ctx, q.lockSpace, int32(adminSpaceLockClass), nb.ResourceID); err != nil {
+			return rbac.Binding{}, internal("create", err)
+		}
+	}
+	var roleAdmin sql.NullInt64
+	var spaceAdmin int
+	if err := r.queryRow(ctx, q.firstAdmin, []any{nb.RoleID, string(rbac.Space), nb.ResourceID}, &roleAdmin, &spaceAdmin); err != nil {
+		return rbac.Binding{}, internal("create", err)
+	}
+	switch {
+	case !roleAdmin.Valid:
+		return rbac.Binding{}, core.RoleNotFound(nb.RoleID)
+	case roleAdmin.Int64 == 0:
+		return rbac.Binding{}, core.NotAdminRole()
+	case spaceAdmin != 0:
+		return rbac.Binding{}, core.SpaceHasAdmin(nb.ResourceID)
+	}
+	return r.create(ctx, nb)
 }

@@ -14,16 +14,35 @@ import (
 // on the pool or in the host's transaction (see [Store.WithTx]).
 
 // Create implements [store.Store].
-func (s *Store) Create(ctx context.Context, nb rbac.NewBinding) (b rbac.Binding, err error) {
+func (s *Store) Create(ctx context.Context, nb rbac.NewBinding) (rbac.Binding, error) {
+	return s.create(ctx, nb, false)
+}
+
+// CreateFirstAdmin implements [store.FirstAdminCreator].
+func (s *Store) CreateFirstAdmin(ctx context.Context, nb rbac.NewBinding) (rbac.Binding, error) {
+	return s.create(ctx, nb, true)
+}
+
+// create is Create, and CreateFirstAdmin when first is set.
+func (s *Store) create(ctx context.Context, nb rbac.NewBinding, first bool) (b rbac.Binding, err error) {
 	nb, err = s.v.NewBinding(nb)
 	if err != nil {
 		return rbac.Binding{}, err
+	}
+	if first {
+		if err := core.FirstAdminInput(nb); err != nil {
+			return rbac.Binding{}, err
+		}
 	}
 	if err := ctx.Err(); err != nil {
 		return rbac.Binding{}, internal("create", err)
 	}
 	err = s.write(ctx, func(r runner) (err error) {
-		b, err = r.create(ctx, nb)
+		if first {
+			b, err = r.createFirstAdmin(ctx, nb)
+		} else {
+			b, err = r.create(ctx, nb)
+		}
 		return err
 	})
 	return b, err
@@ -149,9 +168,10 @@ type TxStore struct {
 }
 
 var (
-	_ store.Store         = (*TxStore)(nil)
-	_ store.RoleStore     = (*TxStore)(nil)
-	_ store.ResourceStore = (*TxStore)(nil)
+	_ store.Store             = (*TxStore)(nil)
+	_ store.RoleStore         = (*TxStore)(nil)
+	_ store.ResourceStore     = (*TxStore)(nil)
+	_ store.FirstAdminCreator = (*TxStore)(nil)
 )
 
 // WithTx returns the store's operations run in tx, which the host began on
@@ -173,6 +193,12 @@ func (s *Store) WithTx(tx *sql.Tx) *TxStore {
 // Create implements [store.Store].
 func (t *TxStore) Create(ctx context.Context, nb rbac.NewBinding) (rbac.Binding, error) {
 	return t.s.Create(ctx, nb)
+}
+
+// CreateFirstAdmin implements [store.FirstAdminCreator]. On PostgreSQL
+// its advisory locks are held until the host's transaction ends.
+func (t *TxStore) CreateFirstAdmin(ctx context.Context, nb rbac.NewBinding) (rbac.Binding, error) {
+	return t.s.CreateFirstAdmin(ctx, nb)
 }
 
 // Get implements [store.Store].

@@ -126,10 +126,11 @@ type shared struct {
 }
 
 var (
-	_ store.Store         = (*Store)(nil)
-	_ store.RoleStore     = (*Store)(nil)
-	_ store.ResourceStore = (*Store)(nil)
-	_ store.ChangeFeed    = (*Store)(nil)
+	_ store.Store             = (*Store)(nil)
+	_ store.RoleStore         = (*Store)(nil)
+	_ store.ResourceStore     = (*Store)(nil)
+	_ store.ChangeFeed        = (*Store)(nil)
+	_ store.FirstAdminCreator = (*Store)(nil)
 )
 
 // New returns a store over db, a database the host opened with a driver

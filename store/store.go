@@ -228,3 +228,24 @@ type Store interface {
 	// "resource_type", "resource_id").
 	DeleteResourceBindings(ctx context.Context, rt rbac.ResourceType, resourceID string) (int, error)
 }
+
+// FirstAdminCreator is a store that gives a space its first
+// administrator in one atomic step (check.Bootstrap uses it when the
+// store has it). memstore and sqlstore have it.
+type FirstAdminCreator interface {
+	// CreateFirstAdmin creates nb, a binding on a space whose role holds
+	// ROLE_BINDING_CREATE, as Create does, unless the space already has
+	// an administrator (see "The last administrator"). The check and the
+	// create are one atomic step, whether or not the store keeps the
+	// last-administrator rule: of first-administrator creates on one
+	// space at the same time, in one process or in several sharing a
+	// database, at most one succeeds. A refused call writes nothing.
+	//
+	// Errors, in this order: ErrInvalid for what Create refuses, and for
+	// a resource that is not a space (field "resource_type"); ErrNotFound
+	// for a role that does not exist; ErrInvalid for a role without
+	// ROLE_BINDING_CREATE (field "role_id"); ErrConflict "space %s already
+	// has an administrator", or Create's conflict when the user already
+	// has a binding on the space.
+	CreateFirstAdmin(ctx context.Context, nb rbac.NewBinding) (rbac.Binding, error)
+}

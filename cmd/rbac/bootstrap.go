@@ -36,16 +36,14 @@ the escalation guard.`,
 				return err
 			}
 			b, err := check.Bootstrap(ctx, c, s, userID, spaceID, roleID)
-			var ce *rbac.Error
 			switch {
 			case err == nil:
 			case !errors.Is(err, rbac.ErrConflict):
 				return err
-			case !force && errors.As(err, &ce):
-				// The user already has a binding on the space.
-				return err
 			case !force:
-				return rbac.Conflict("space %s already has an administrator; grant access with rbac role-bindings create, or pass --force", spaceID)
+				// The space has an administrator, or the user has a
+				// binding on it: --force binds the user anyway.
+				return rbac.Conflict("%s; grant access with rbac role-bindings create, or pass --force", err)
 			default:
 				if b, err = forceAdmin(cmd, a, userID, spaceID, roleID); err != nil {
 					return err

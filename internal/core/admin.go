@@ -59,3 +59,31 @@ func LeavesNoAdmin[B any](bindings iter.Seq[B], admin, losing func(B) bool) bool
 func LastAdmin(spaceID string) error {
 	return rbac.Conflict("space %s would be left without an administrator", spaceID)
 }
+
+// A space's first administrator ([store.FirstAdminCreator]): a binding
+// on a space, of a role that holds [AdminPermission], made only while the
+// space has no administrator, in one atomic step with that check.
+
+// FirstAdminInput checks what a first-administrator create can check
+// without the store: its resource is a space. The caller has validated
+// nb's IDs.
+func FirstAdminInput(nb rbac.NewBinding) error {
+	if nb.ResourceType != rbac.Space {
+		return rbac.Invalid("resource_type", rbac.ReasonInvalid, "a first administrator is bound to a space, not to a "+string(nb.ResourceType))
+	}
+	return nil
+}
+
+// NotAdminRole is the error of a first-administrator create whose role
+// does not hold [AdminPermission]: the binding would leave the space
+// without an administrator still.
+func NotAdminRole() error {
+	return rbac.Invalid("role_id", rbac.ReasonInvalid, "the role lacks "+AdminPermission+", so it would not make an administrator")
+}
+
+// SpaceHasAdmin is the error of a first-administrator create on a space
+// that already has an administrator. Like every conflict it names no
+// other binding: the caller may not be allowed to see it.
+func SpaceHasAdmin(spaceID string) error {
+	return rbac.Conflict("space %s already has an administrator", spaceID)
+}

@@ -13,19 +13,20 @@ import (
 	"github.com/rolebind/rbac/validate"
 )
 
-// The optional parts of a store: [store.RoleStore], [store.ResourceStore]
-// and [store.ChangeFeed]. A store that lacks one has the groups that test
-// it skipped with a message that says so, rather than passed: a reader of
-// the test output sees what was not tested, as in SpiceDB's datastore
-// suite.
+// The optional parts of a store: [store.RoleStore],
+// [store.ResourceStore], [store.ChangeFeed] and [store.FirstAdminCreator].
+// A store that lacks one has the groups that test it skipped with a
+// message that says so, rather than passed: a reader of the test output
+// sees what was not tested, as in SpiceDB's datastore suite.
 
 // capability is one optional interface, by the name a skip message uses.
 type capability string
 
 const (
-	capRoles     capability = "store.RoleStore"
-	capResources capability = "store.ResourceStore"
-	capFeed      capability = "store.ChangeFeed"
+	capRoles      capability = "store.RoleStore"
+	capResources  capability = "store.ResourceStore"
+	capFeed       capability = "store.ChangeFeed"
+	capFirstAdmin capability = "store.FirstAdminCreator"
 )
 
 func has(s store.Store, c capability) bool {
@@ -37,6 +38,8 @@ func has(s store.Store, c capability) bool {
 		_, ok = s.(store.ResourceStore)
 	case capFeed:
 		_, ok = s.(store.ChangeFeed)
+	case capFirstAdmin:
+		_, ok = s.(store.FirstAdminCreator)
 	}
 	return ok
 }

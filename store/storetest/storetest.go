@@ -164,6 +164,7 @@ var groups = []group{
 	{"RoleBindings", testRoleBindings, []capability{capRoles}},
 	{"Resources", testResources, []capability{capResources}},
 	{"LastAdmin", testLastAdmin, []capability{capRoles}},
+	{"FirstAdmin", testFirstAdmin, []capability{capRoles, capFirstAdmin}},
 	{"Feed", testFeed, []capability{capRoles, capResources, capFeed}},
 }
 
