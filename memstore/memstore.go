@@ -242,14 +242,13 @@ func (s *Store) CreateFirstAdmin(ctx context.Context, nb rbac.NewBinding) (rbac.
 
 // create is Create, and CreateFirstAdmin when first is set.
 func (s *Store) create(ctx context.Context, nb rbac.NewBinding, first bool) (rbac.Binding, error) {
+	rt := nb.ResourceType
 	nb, err := s.validator.NewBinding(nb)
+	if first {
+		err = core.FirstAdminInput(rt, err)
+	}
 	if err != nil {
 		return rbac.Binding{}, err
-	}
-	if first {
-		if err := core.FirstAdminInput(nb); err != nil {
-			return rbac.Binding{}, err
-		}
 	}
 	b, p, err := s.createLocked(ctx, nb, first)
 	if err != nil {

@@ -25,14 +25,13 @@ func (s *Store) CreateFirstAdmin(ctx context.Context, nb rbac.NewBinding) (rbac.
 
 // create is Create, and CreateFirstAdmin when first is set.
 func (s *Store) create(ctx context.Context, nb rbac.NewBinding, first bool) (b rbac.Binding, err error) {
+	rt := nb.ResourceType
 	nb, err = s.v.NewBinding(nb)
+	if first {
+		err = core.FirstAdminInput(rt, err)
+	}
 	if err != nil {
 		return rbac.Binding{}, err
-	}
-	if first {
-		if err := core.FirstAdminInput(nb); err != nil {
-			return rbac.Binding{}, err
-		}
 	}
 	if err := ctx.Err(); err != nil {
 		return rbac.Binding{}, internal("create", err)

@@ -1,6 +1,7 @@
 package core
 
 import (
+	"errors"
 	"iter"
 	"slices"
 
@@ -64,14 +65,31 @@ func LastAdmin(spaceID string) error {
 // on a space, of a role that holds [AdminPermission], made only while the
 // space has no administrator, in one atomic step with that check.
 
-// FirstAdminInput checks what a first-administrator create can check
-// without the store: its resource is a space. The caller has validated
-// nb's IDs.
-func FirstAdminInput(nb rbac.NewBinding) error {
-	if nb.ResourceType != rbac.Space {
-		return rbac.Invalid("resource_type", rbac.ReasonInvalid, "a first administrator is bound to a space, not to a "+string(nb.ResourceType))
+// FirstAdminInput adds to err, the validator's error for a
+// first-administrator create whose resource type was rt, what it can tell
+// without the store: a first administrator is bound to a space. The
+// field error for resource_type goes where the contract's argument order
+// puts it, before one for resource_id, so that every input error is
+// reported at once and in order. A resource type the validator refused
+// is its own error already.
+func FirstAdminInput(rt rbac.ResourceType, err error) error {
+	if rt != rbac.Project {
+		return err
 	}
-	return nil
+	var fields rbac.FieldErrors
+	if err != nil {
+		var ve *rbac.ValidationError
+		if !errors.As(err, &ve) {
+			return err
+		}
+		fields = slices.Clone(ve.Fields)
+	}
+	at := slices.IndexFunc(fields, func(f rbac.FieldError) bool { return f.Field == "resource_id" })
+	if at < 0 {
+		at = len(fields)
+	}
+	fe := rbac.FieldError{Field: "resource_type", Reason: rbac.ReasonInvalid, Message: "a first administrator is bound to a space, not to a " + string(rt)}
+	return slices.Insert(fields, at, fe).Err()
 }
 
 // NotAdminRole is the error of a first-administrator create whose role

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -128,6 +129,15 @@ func testFirstAdminOn(t *testing.T, f Factory, protect bool) {
 				func() error {
 					return rbac.Invalid("resource_type", rbac.ReasonInvalid, "a first administrator is bound to a space, not to a PROJECT")
 				}},
+			// Every input error at once, in argument order.
+			{"a project of another kind of ID, by a malformed user", rbac.NewBinding{RoleID: perm.AdminRoleID, UserID: "nope", ResourceType: rbac.Project, ResourceID: spaceID(1)},
+				func() error {
+					return rbac.FieldErrors{
+						{Field: "user_id", Reason: rbac.ReasonInvalid, Message: fieldMessage(t, e, rbac.NewBinding{RoleID: perm.AdminRoleID, UserID: "nope", ResourceType: rbac.Space, ResourceID: spaceID(1)}, "user_id")},
+						{Field: "resource_type", Reason: rbac.ReasonInvalid, Message: "a first administrator is bound to a space, not to a PROJECT"},
+						{Field: "resource_id", Reason: rbac.ReasonInvalid, Message: fieldMessage(t, e, rbac.NewBinding{RoleID: perm.AdminRoleID, UserID: userID(2), ResourceType: rbac.Project, ResourceID: spaceID(1)}, "resource_id")},
+					}.Err()
+				}},
 			// What Create refuses, CreateFirstAdmin refuses with the same
 			// error, before anything else.
 			{"a malformed user", rbac.NewBinding{RoleID: perm.AdminRoleID, UserID: "nope", ResourceType: rbac.Space, ResourceID: spaceID(1)},
@@ -189,4 +199,21 @@ func testFirstAdminOn(t *testing.T, f Factory, protect bool) {
 			}
 		}
 	})
+}
+
+// fieldMessage is the message Create gives for field of nb, which must be
+// invalid there.
+func fieldMessage(t *testing.T, e *env, nb rbac.NewBinding, field string) string {
+	t.Helper()
+	_, err := e.raw.Create(t.Context(), nb)
+	var ve *rbac.ValidationError
+	if errors.As(err, &ve) {
+		for _, f := range ve.Fields {
+			if f.Field == field {
+				return f.Message
+			}
+		}
+	}
+	t.Fatalf("Create(%+v): %v; want an invalid %s", nb, err, field)
+	return ""
 }
