@@ -46,7 +46,10 @@ import (
 // advisory lock that comes later in the one order, global before space;
 // a role update takes only the global one, in its first statement. So
 // no cycle of waits goes through an advisory lock, and the row locks that
-// follow are the ones every write took before. Writes that cannot take an
+// follow are the ones every write took before. A first-administrator
+// create (createFirstAdmin, below) takes the two locks of a binding
+// delete, in the same order and before any row lock, so that two of them
+// on one space take turns. Other writes that cannot take an
 // administrator away (creates, cascades, role creates and deletes) take
 // no advisory lock at all. In a host's transaction ([Store.WithTx]) the
 // locks are held until the host commits; a host transaction that already
