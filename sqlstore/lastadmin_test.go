@@ -24,6 +24,24 @@ import (
 // child process races the parent, so nothing the two share in memory
 // can be what keeps the rule.
 
+// openShared opens the parent's store on a database that a child process
+// can open too, a SQLite file or a PostgreSQL schema of its own, and
+// returns it with the name startChild needs to find that database.
+func openShared(t *testing.T, e engine, opts sqlstore.Options) (*sqlstore.Store, string) {
+	t.Helper()
+	if e.dialect == sqlstore.SQLite {
+		db := filepath.Join(t.TempDir(), "shared.db")
+		return openSQLite(t, db, opts), db
+	}
+	db := newSchema(t)
+	s, err := sqlstore.New(t.Context(), postgresDB(t, db), sqlstore.PostgreSQL, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s, db
+}
+
 // lastAdminSpaces is how many spaces the two processes race on.
 const lastAdminSpaces = 200
 
@@ -96,20 +114,7 @@ func TestTwoProcessesLastAdmin(t *testing.T) {
 	eachEngine(t, func(t *testing.T, e engine) {
 		is := is.New(t)
 		ctx := t.Context()
-		opts := sqlstore.Options{Catalogue: testCatalogue(), ProtectLastAdmin: true}
-		var s *sqlstore.Store
-		var db string
-		switch e.dialect {
-		case sqlstore.SQLite:
-			db = filepath.Join(t.TempDir(), "shared.db")
-			s = openSQLite(t, db, opts)
-		default:
-			db = newSchema(t)
-			var err error
-			s, err = sqlstore.New(ctx, postgresDB(t, db), sqlstore.PostgreSQL, opts)
-			is.NoErr(err)
-			t.Cleanup(func() { s.Close() })
-		}
+		s, db := openShared(t, e, sqlstore.Options{Catalogue: testCatalogue(), ProtectLastAdmin: true})
 		// Each space has two administrators: user 1 through a custom
 		// role, which the parent takes ROLE_BINDING_CREATE from and gives
 		// back meanwhile, and user 2 as Admin.

@@ -224,6 +224,8 @@ func runChild(in io.Reader, out io.Writer) error {
 			rep.Revs, err = p.writes(ctx, 2, cmd.N)
 		case "remove admins":
 			rep.Answers, err = removeAdmins(ctx, cmd)
+		case "first admins":
+			rep.Answers, err = firstAdmins(ctx, s, cmd.User, cmd.N)
 		case "answers":
 			if err = p.f.Sync(ctx, cmd.MinRev); err == nil {
 				rep.Answers, err = p.answers(cmd.Qs)
