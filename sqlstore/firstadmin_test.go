@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/matryer/is"
 
@@ -69,6 +70,60 @@ func TestTwoProcessesFirstAdmin(t *testing.T) {
 			if len(page.Bindings) != 1 {
 				t.Errorf("space %d has %d bindings; want its one administrator", i, len(page.Bindings))
 			}
+		}
+	})
+}
+
+// TestHostTransactionFirstAdmin is the case the host transaction is for:
+// a host creates a space in its own table and the space's first
+// administrator in one transaction. Another first-administrator create of
+// that space, outside, waits for it, and then loses when the host commits
+// or wins when it rolls back.
+func TestHostTransactionFirstAdmin(t *testing.T) {
+	eachEngine(t, func(t *testing.T, e engine) {
+		for _, commit := range []bool{true, false} {
+			t.Run(fmt.Sprintf("commit=%v", commit), func(t *testing.T) {
+				is := is.New(t)
+				ctx := t.Context()
+				s := e.open(t, sqlstore.Options{})
+				_, err := s.DB().ExecContext(ctx, "CREATE TABLE host_spaces (id text PRIMARY KEY)")
+				is.NoErr(err) // the host's own table
+				tx, ts := begin(t, s)
+				insert := "INSERT INTO host_spaces (id) VALUES (?)"
+				if e.dialect == sqlstore.PostgreSQL {
+					insert = "INSERT INTO host_spaces (id) VALUES ($1)"
+				}
+				_, err = tx.ExecContext(ctx, insert, spaceID(1))
+				is.NoErr(err)
+				first := rbac.NewBinding{RoleID: perm.AdminRoleID, UserID: userID(1), ResourceType: rbac.Space, ResourceID: spaceID(1)}
+				mine, err := ts.CreateFirstAdmin(ctx, first)
+				is.NoErr(err) // the first administrator, in the host's transaction
+
+				other := make(chan error, 1)
+				go func() {
+					_, err := s.CreateFirstAdmin(ctx, rbac.NewBinding{RoleID: perm.AdminRoleID, UserID: userID(2), ResourceType: rbac.Space, ResourceID: spaceID(1)})
+					other <- err
+				}()
+				select {
+				case err := <-other:
+					t.Fatalf("a first-administrator create outside the host's open transaction returned %v; want it to wait", err)
+				case <-time.After(200 * time.Millisecond):
+				}
+				if commit {
+					is.NoErr(tx.Commit())
+					err := <-other
+					is.True(errors.Is(err, rbac.ErrConflict)) // the host's administrator came first
+					is.Equal(err.Error(), "space "+spaceID(1)+" already has an administrator")
+					got, err := s.Get(ctx, mine.ID)
+					is.NoErr(err)
+					is.Equal(got, mine)
+					return
+				}
+				is.NoErr(tx.Rollback())
+				is.NoErr(<-other) // the space has no administrator after all
+				_, err = s.Get(ctx, mine.ID)
+				is.True(errors.Is(err, rbac.ErrNotFound)) // the host's went with its transaction
+			})
 		}
 	})
 }
