@@ -31,14 +31,6 @@ var notAdminRole = rbac.Invalid("role_id", rbac.ReasonInvalid, "the role lacks R
 // sure the store has it (requireCaps).
 func (e *env) firstAdmins() store.FirstAdminCreator { return e.raw.(store.FirstAdminCreator) }
 
-// wantError fails t unless err is want, by category, message and fields.
-func wantError(t testing.TB, err, want error, what string) {
-	t.Helper()
-	if problem := sameError(err, want); problem != "" {
-		t.Errorf("%s: %s", what, problem)
-	}
-}
-
 func testFirstAdmin(t *testing.T, f Factory) {
 	for _, protect := range []bool{false, true} {
 		name := "rule off"

@@ -85,9 +85,7 @@ func wantAdminsLeft(t *testing.T, e *env, n int) {
 // wantLastAdmin fails t unless err is the rule's conflict for space.
 func wantLastAdmin(t testing.TB, err error, space, what string) {
 	t.Helper()
-	if problem := sameError(err, conflict(msgLastAdmin(space))); problem != "" {
-		t.Errorf("%s: %s", what, problem)
-	}
+	wantError(t, err, conflict(msgLastAdmin(space)), what)
 }
 
 // adminRolePerms is a custom role that makes its holders administrators,
@@ -123,14 +121,10 @@ func testLastAdmin(t *testing.T, f Factory) {
 		// The order of checks: a missing role (404) and a failed
 		// precondition (409) come first; no change is no refusal.
 		_, err = e.s.ChangeRole(ctx, a.ID, rbac.RoleChange{RoleID: missingRoleID(1)})
-		if problem := sameError(err, notFound(msgRoleNotFound(missingRoleID(1)))); problem != "" {
-			t.Errorf("change the last administrator to a missing role: %s", problem)
-		}
+		wantError(t, err, notFound(msgRoleNotFound(missingRoleID(1))), "change the last administrator to a missing role")
 		stale := a.UpdatedAt.Add(-1e3)
 		_, err = e.s.ChangeRole(ctx, a.ID, rbac.RoleChange{RoleID: perm.MemberRoleID, IfUpdatedAt: stale})
-		if problem := sameError(err, conflict(msgBindingChanged(a.ID, a.UpdatedAt, stale))); problem != "" {
-			t.Errorf("change the last administrator with a stale precondition: %s", problem)
-		}
+		wantError(t, err, conflict(msgBindingChanged(a.ID, a.UpdatedAt, stale)), "change the last administrator with a stale precondition")
 		_, err = e.s.ChangeRole(ctx, a.ID, rbac.RoleChange{RoleID: perm.AdminRoleID})
 		is.NoErr(err) // its own role: no change
 
@@ -173,9 +167,7 @@ func testLastAdmin(t *testing.T, f Factory) {
 		wantLastAdmin(t, err, first, "take ROLE_BINDING_CREATE from the role of two spaces' last administrators")
 		name := "Taken"
 		_, err = e.roles().UpdateRole(ctx, keeper.ID, rbac.RoleUpdate{Name: &name, Permissions: droppedRolePerms})
-		if problem := sameError(err, conflict(msgNameTaken(name))); problem != "" {
-			t.Errorf("a taken name comes before the last administrator: %s", problem)
-		}
+		wantError(t, err, conflict(msgNameTaken(name)), "a taken name comes before the last administrator")
 		unchangedRevision(t, e, before, "refused role updates")
 		r, err := e.roles().GetRole(ctx, keeper.ID)
 		is.NoErr(err)
@@ -347,9 +339,7 @@ func raceSpaces(t *testing.T, what string, write func(i, side int) error) {
 				continue
 			}
 			refused++
-			if problem := sameError(err, conflict(msgLastAdmin(spaceID(i)))); problem != "" {
-				t.Errorf("space %d, %s %d: %s", i, what, side, problem)
-			}
+			wantLastAdmin(t, err, spaceID(i), fmt.Sprintf("space %d, %s %d", i, what, side))
 		}
 		if refused != 1 {
 			bad++

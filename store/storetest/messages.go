@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"testing"
 	"time"
 
 	"github.com/rolebind/rbac"
@@ -48,6 +49,14 @@ var predefinedRole = rbac.Invalid("id", rbac.ReasonForbidden, "is a predefined r
 // comparing with what a store returned (see [sameError]).
 func notFound(msg string) error { return rbac.NotFound("%s", msg) }
 func conflict(msg string) error { return rbac.Conflict("%s", msg) }
+
+// wantError fails t, and goes on, unless err is want by [sameError].
+func wantError(t testing.TB, err, want error, what string) {
+	t.Helper()
+	if problem := sameError(err, want); problem != "" {
+		t.Errorf("%s: %s", what, problem)
+	}
+}
 
 // sameError reports how got differs from want, the error the contract
 // asks for, or "" when it does not: the same category, the same message
